@@ -1,0 +1,338 @@
+"""The one implementation of every public Run API function, with its user-facing docstring.
+
+Functions that cannot block for long (parameters, metrics, small store reads) are plain
+functions shared by both faces; ``yanex.aio`` runs the file-heavy ones in a worker thread.
+Functions that wait on processes (``execute_bash_script``, ``run_multiple``) are coroutines
+here; ``yanex`` runs them through ``_portal``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from yanex import _context
+from yanex._core import artifacts as _artifacts
+from yanex._core.experiment import (
+    ActiveExperiment,
+    ExperimentContext,
+    ExperimentExit,
+    ensure_not_cli,
+    request_outcome,
+)
+from yanex._models import ExperimentResult, ExperimentSpec, Status
+from yanex._store import layout, store
+from yanex.errors import ExperimentContextError
+
+if TYPE_CHECKING:
+    from yanex.results import Experiment
+
+
+# Run API calls that ``exp.<name>(...)`` offers on an ExperimentContext.
+BOUND_TO_EXPERIMENT = frozenset(
+    {
+        "get_params",
+        "get_param",
+        "log_metrics",
+        "log_results",
+        "copy_artifact",
+        "save_artifact",
+        "load_artifact",
+        "artifact_exists",
+        "list_artifacts",
+        "get_status",
+        "get_metadata",
+        "get_experiment_dir",
+        "get_artifacts_dir",
+        "get_experiment_id",
+        "execute_bash_script",
+        "completed",
+        "fail",
+        "cancel",
+    }
+)
+
+
+def _require() -> ActiveExperiment:
+    exp = _context.current()
+    if exp is None:
+        raise ExperimentContextError("no active experiment: use yanex run or create_experiment")
+    return exp
+
+
+# --- parameters ---------------------------------------------------------------------------
+
+
+def get_params() -> dict[str, Any]:
+    """The experiment's parameters (CLI overrides > environment > config files); {} standalone."""
+    exp = _context.current()
+    return dict(exp.params()) if exp is not None else {}
+
+
+def get_param(key: str, default: Any = None) -> Any:
+    """One parameter by key, with dot notation for nesting (``"model.layers"``).
+
+    Returns ``default`` and warns when the key is not among the parameters.
+    """
+    return lookup_param(get_params(), key, default, stacklevel=3)
+
+
+def lookup_param(params: dict[str, Any], key: str, default: Any, *, stacklevel: int) -> Any:
+    value: Any = params
+    for part in key.split("."):
+        if not isinstance(value, dict) or part not in value:
+            warnings.warn(
+                f"parameter '{key}' not found; using default {default!r}",
+                UserWarning,
+                stacklevel=stacklevel,
+            )
+            return default
+        value = value[part]
+    return value
+
+
+def get_cli_args() -> dict[str, Any]:
+    """The parsed ``yanex run`` flags of this experiment ({} when not started by yanex run)."""
+    return _context.cli_args()
+
+
+# --- context detection --------------------------------------------------------------------
+
+
+def is_standalone() -> bool:
+    """True when no experiment is tracking this code."""
+    return _context.current() is None
+
+
+def has_context() -> bool:
+    """True when an experiment is tracking this code."""
+    return _context.current() is not None
+
+
+# --- metrics ------------------------------------------------------------------------------
+
+
+def log_metrics(data: dict[str, Any], step: int | None = None) -> None:
+    """Log metrics for a step; no-op standalone.
+
+    ``step=None`` takes the next step after the highest so far. Logging to an existing step
+    merges into it (new values win, the first timestamp stays, ``last_updated`` is set).
+    """
+    if not isinstance(data, dict):
+        raise TypeError(f"log_metrics takes a dict of metrics, not {type(data).__name__}")
+    if step is not None and (not isinstance(step, int) or isinstance(step, bool)):
+        raise TypeError(f"step must be an int or None, not {type(step).__name__}")
+    if step is not None and step < 0:
+        raise ValueError(f"step must not be negative: {step}")
+    exp = _context.current()
+    if exp is not None:
+        exp.log_metrics(data, step)
+
+
+def log_results(data: dict[str, Any], step: int | None = None) -> None:
+    """Deprecated alias of ``log_metrics``."""
+    warnings.warn(
+        "log_results() is deprecated; use log_metrics()", DeprecationWarning, stacklevel=2
+    )
+    log_metrics(data, step)
+
+
+# --- artifacts ----------------------------------------------------------------------------
+
+
+def _artifacts_dir(from_experiment: str | None = None) -> Path:
+    if from_experiment is not None:
+        return store.require_dir(from_experiment) / layout.ARTIFACTS
+    exp = _context.current()
+    return exp.artifacts_dir if exp is not None else Path.cwd() / "artifacts"
+
+
+def copy_artifact(src_path: Path | str, filename: str | None = None) -> None:
+    """Copy a file into the artifacts directory (``./artifacts/`` standalone)."""
+    _artifacts.copy(src_path, _artifacts_dir(), filename)
+
+
+def save_artifact(obj: Any, filename: str, saver: Callable[[Any, Path], None] | None = None) -> None:
+    """Save an object as an artifact, its format chosen by the extension or by ``saver``."""
+    _artifacts.save(obj, _artifacts_dir(), filename, saver)
+
+
+def load_artifact(
+    filename: str,
+    loader: Callable[[Path], Any] | None = None,
+    from_experiment: str | None = None,
+) -> Any:
+    """Load an artifact (of ``from_experiment`` if given); None when it does not exist."""
+    return _artifacts.load(_artifacts_dir(from_experiment), filename, loader)
+
+
+def artifact_exists(filename: str, from_experiment: str | None = None) -> bool:
+    """True when the artifact exists."""
+    return _artifacts.exists(_artifacts_dir(from_experiment), filename)
+
+
+def list_artifacts(from_experiment: str | None = None) -> list[str]:
+    """Artifact names, sorted."""
+    return _artifacts.list_names(_artifacts_dir(from_experiment))
+
+
+# --- experiment information ---------------------------------------------------------------
+
+
+def get_experiment_id() -> str | None:
+    """The current experiment's id; None standalone."""
+    exp = _context.current()
+    return exp.id if exp is not None else None
+
+
+def get_status() -> str | None:
+    """The current experiment's status; None standalone."""
+    exp = _context.current()
+    return str(exp.metadata().status) if exp is not None else None
+
+
+def get_metadata() -> dict[str, Any]:
+    """The current experiment's metadata as a dict; {} standalone."""
+    exp = _context.current()
+    if exp is None:
+        return {}
+    import msgspec
+
+    raw = store.read_metadata_raw(exp.dir)
+    raw.update(msgspec.to_builtins(store.to_metadata(raw, exp.dir)))
+    return raw
+
+
+def get_experiment_dir() -> Path | None:
+    """Absolute path of the current experiment's directory; None standalone."""
+    exp = _context.current()
+    return exp.dir if exp is not None else None
+
+
+def get_artifacts_dir() -> Path | None:
+    """Absolute path of the current experiment's artifacts directory; None standalone."""
+    exp = _context.current()
+    return exp.artifacts_dir if exp is not None else None
+
+
+# --- explicit experiments -----------------------------------------------------------------
+
+
+def create_experiment(
+    script_path: Path | str,
+    name: str | None = None,
+    config: dict[str, Any] | None = None,
+    tags: list[str] | None = None,
+    description: str | None = None,
+) -> ExperimentContext:
+    """A new experiment as a context manager: completed on normal exit, failed on an
+    exception (message and traceback kept), cancelled on KeyboardInterrupt.
+
+    Raises ExperimentContextError inside a ``yanex run`` experiment.
+    """
+    ensure_not_cli("create_experiment()")
+    if config is not None and not isinstance(config, dict):
+        raise TypeError("config must be a dict")
+    return ExperimentContext(
+        create={
+            "script_path": script_path,
+            "name": name,
+            "config": config,
+            "tags": list(tags or []),
+            "description": description,
+        }
+    )
+
+
+def create_context(experiment_id: str) -> ExperimentContext:
+    """A context manager on an existing experiment, to resume or join it."""
+    store.require_dir(experiment_id)
+    return ExperimentContext(exp_id=experiment_id)
+
+
+def _end(status: Status, message: str | None) -> None:
+    exp = _require()
+    if not _context.in_context_manager(exp):
+        request_outcome(exp, status, message)  # a yanex run child: the supervisor records it
+    raise ExperimentExit(status, message)
+
+
+def completed() -> None:
+    """Mark the experiment completed and leave its block."""
+    _end(Status.COMPLETED, None)
+
+
+def fail(message: str) -> None:
+    """Mark the experiment failed with ``message`` and leave its block."""
+    _end(Status.FAILED, message)
+
+
+def cancel(message: str) -> None:
+    """Mark the experiment cancelled with ``message`` and leave its block."""
+    _end(Status.CANCELLED, message)
+
+
+# --- dependencies -------------------------------------------------------------------------
+
+
+def get_dependencies(transitive: bool = False) -> list[Experiment]:
+    """Experiments the current one depends on (``-D``), dependencies first; [] standalone."""
+    exp = _context.current()
+    if exp is None:
+        return []
+    from yanex._core import dependencies
+
+    return dependencies.resolve(exp.metadata().depends_on, transitive=transitive)
+
+
+def assert_dependency(script_name: str) -> None:
+    """Fail the experiment unless one of its dependencies ran ``script_name``."""
+    exp = _context.current()
+    if exp is None:
+        return
+    deps = get_dependencies()
+    scripts = [Path(d.script_path or "").name for d in deps]
+    if script_name in scripts:
+        return
+    found = ", ".join(s for s in scripts if s) or "none"
+    message = f"No dependency from '{script_name}' found (dependencies are from: {found})"
+    import sys
+
+    print(f"Error: {message}", file=sys.stderr)  # the documented user-facing message
+    fail(message)
+
+
+# --- processes (coroutines; the blocking face runs them through _portal) -------------------
+
+
+async def execute_bash_script(
+    command: str,
+    timeout: float | None = None,
+    raise_on_error: bool = False,
+    stream_output: bool = True,
+    working_dir: Path | str | None = None,
+) -> dict[str, Any]:
+    """Run a shell command inside the experiment; see the Run API reference."""
+    from yanex._core import scripts
+
+    return await scripts.execute(
+        _require(),
+        command,
+        timeout=timeout,
+        raise_on_error=raise_on_error,
+        stream_output=stream_output,
+        working_dir=Path(working_dir) if working_dir is not None else None,
+    )
+
+
+async def run_multiple(
+    experiments: Sequence[ExperimentSpec], parallel: int | None = None, verbose: bool = False
+) -> list[ExperimentResult]:
+    """Run each spec as a tracked child experiment; results in the order of the specs."""
+    from yanex._core import batch
+
+    return await batch.run_multiple(list(experiments), parallel=parallel, verbose=verbose)
+
+

@@ -1,0 +1,122 @@
+"""Ambient state: which experiment the running code belongs to, and the YANEX_* protocol.
+
+The current experiment is resolved, in order, from:
+
+1. a ``ContextVar`` set by ``create_experiment`` / ``create_context`` (task- and
+   thread-local, so concurrent asyncio tasks each see their own experiment);
+2. the innermost experiment context entered anywhere in this process, so worker threads
+   started inside a ``with yanex.create_experiment(...)`` block log into it too;
+3. the environment a supervisor sets for its child (below).
+
+The environment protocol between a supervisor (``yanex run``, ``run_multiple``,
+``execute_bash_script``) and the process it starts:
+
+``YANEX_EXPERIMENT_ID``
+    the 8-hex id of the experiment the child belongs to. The child finds its parameters in
+    that experiment's ``config.json``.
+``YANEX_EXPERIMENTS_DIR``
+    the store root, always set explicitly so the child writes where its supervisor reads.
+``YANEX_CLI_ACTIVE``
+    ``1`` when the child is a ``yanex run`` experiment: ``create_experiment`` and
+    ``run_multiple`` then refuse to run (no nested experiments).
+``YANEX_CLI_ARGS``
+    JSON object of the parsed ``yanex run`` flags, returned by ``get_cli_args()``.
+``YANEX_SUPERVISOR_PID``
+    the supervisor's pid; the launcher kills the child's process group if it dies.
+``YANEX_PARAM_<name>``
+    set for bash scripts: one variable per flattened parameter (``a.b`` -> ``a_b``).
+
+This module is a leaf: it may be imported from anywhere and imports nothing of yanex.
+"""
+
+from __future__ import annotations
+
+import os
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from yanex._core.experiment import ActiveExperiment
+
+ENV_EXPERIMENT_ID = "YANEX_EXPERIMENT_ID"
+ENV_EXPERIMENTS_DIR = "YANEX_EXPERIMENTS_DIR"
+ENV_CLI_ACTIVE = "YANEX_CLI_ACTIVE"
+ENV_CLI_ARGS = "YANEX_CLI_ARGS"
+ENV_SUPERVISOR_PID = "YANEX_SUPERVISOR_PID"
+ENV_PARAM_PREFIX = "YANEX_PARAM_"
+
+_current: ContextVar[ActiveExperiment | None] = ContextVar("yanex_current", default=None)
+_process_stack: list[ActiveExperiment] = []
+_env_experiment: list[ActiveExperiment] = []  # cached handle built from the environment
+
+
+def current() -> ActiveExperiment | None:
+    """The experiment the calling code belongs to, or None (standalone)."""
+    exp = _current.get()
+    if exp is not None:
+        return exp
+    if _process_stack:
+        return _process_stack[-1]
+    if _env_experiment:
+        return _env_experiment[0]
+    if os.environ.get(ENV_EXPERIMENT_ID):
+        return _from_environment()
+    return None
+
+
+def _from_environment() -> ActiveExperiment | None:
+    from yanex._core.experiment import ActiveExperiment
+
+    exp = ActiveExperiment.from_environment(os.environ[ENV_EXPERIMENT_ID])
+    if exp is not None:
+        _env_experiment.append(exp)
+    return exp
+
+
+def push(exp: ActiveExperiment) -> Any:
+    """Make ``exp`` current; returns the token for ``pop``."""
+    _process_stack.append(exp)
+    return _current.set(exp)
+
+
+def pop(exp: ActiveExperiment, token: Any) -> None:
+    try:
+        _current.reset(token)
+    except ValueError:  # exited in another context (e.g. a different task): clear it there
+        _current.set(None)
+    for i in range(len(_process_stack) - 1, -1, -1):
+        if _process_stack[i] is exp:
+            del _process_stack[i]
+            break
+
+
+def in_context_manager(exp: ActiveExperiment) -> bool:
+    """True when ``exp`` was entered with a ``with``/``async with`` block (not the environment)."""
+    return _current.get() is exp or any(e is exp for e in _process_stack)
+
+
+def under_cli() -> bool:
+    """True inside a child started by ``yanex run``."""
+    return os.environ.get(ENV_CLI_ACTIVE) == "1"
+
+
+def cli_args() -> dict[str, Any]:
+    raw = os.environ.get(ENV_CLI_ARGS)
+    if not raw:
+        return {}
+    import json
+
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _after_fork_in_child() -> None:
+    for exp in (*_process_stack, *_env_experiment):
+        exp.after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

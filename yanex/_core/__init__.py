@@ -1,0 +1,1 @@
+"""The engine behind every face: lifecycle, metrics, params, artifacts, processes, queries."""

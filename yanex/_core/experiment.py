@@ -1,0 +1,306 @@
+"""Live experiments: the handle code logs through, and the context manager that owns one.
+
+``ActiveExperiment`` is what ``_context.current()`` returns: an experiment directory plus the
+per-process state needed to write into it (the metrics writer, cached parameters).
+``ExperimentContext`` is what ``create_experiment`` / ``create_context`` return; it works as
+``with`` (blocking face) and ``async with`` (``yanex.aio``) and owns the final status.
+
+``completed()``, ``fail()`` and ``cancel()`` raise ``ExperimentExit``, a ``SystemExit``
+subclass, so an ``except Exception:`` in user code cannot swallow it. Inside a ``with`` block
+the context catches it and records the outcome; in a ``yanex run`` child nothing catches it,
+the interpreter exits quietly, and the supervisor reads the outcome the child left in
+``.outcome.json``.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+import traceback as tb
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import msgspec
+
+from yanex import _context
+from yanex._models import TERMINAL, Status
+from yanex._store import fs, layout, store
+from yanex._store.clock import now_iso
+from yanex._store.schema import Metadata, encode_pretty, json_decoder
+from yanex.errors import ExperimentContextError
+
+from . import environment, gitinfo, lifecycle
+
+OUTCOME_FILE = ".outcome.json"
+
+
+class ExperimentExit(SystemExit):
+    """Raised by completed()/fail()/cancel() to leave the experiment's block."""
+
+    def __init__(self, status: Status, message: str | None = None) -> None:
+        super().__init__({Status.COMPLETED: 0, Status.FAILED: 1}.get(status, 130))
+        self.status = status
+        self.message = message
+
+
+class ActiveExperiment:
+    """One experiment as seen by the code running inside it."""
+
+    def __init__(self, exp_id: str, exp_dir: Path) -> None:
+        self.id = exp_id
+        self.dir = exp_dir
+        self.artifacts_dir = exp_dir / layout.ARTIFACTS
+        self._writer: store.MetricsWriter | None = None
+        self._params: dict[str, Any] | None = None
+
+    @classmethod
+    def from_environment(cls, exp_id: str) -> ActiveExperiment | None:
+        exp_dir = layout.find_experiment_dir(exp_id)
+        return cls(exp_id, exp_dir) if exp_dir is not None else None
+
+    def log_metrics(self, data: dict[str, Any], step: int | None) -> int:
+        if self._writer is None:
+            self._writer = store.MetricsWriter(self.dir)
+        return self._writer.append(data, step)
+
+    def params(self) -> dict[str, Any]:
+        if self._params is None:
+            self._params = store.read_config(self.dir)
+        return self._params
+
+    def metadata(self) -> Metadata:
+        return store.read_metadata(self.dir)
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    def after_fork(self) -> None:
+        """A forked child must not share the parent's descriptor (flock is per description)."""
+        self._writer = None
+
+
+def request_outcome(exp: ActiveExperiment, status: Status, message: str | None) -> None:
+    """Leave the outcome for the supervisor of a ``yanex run`` child."""
+    data = {"status": str(status), "message": message}
+    fs.atomic_write(exp.dir / OUTCOME_FILE, encode_pretty(data))
+
+
+def read_outcome(exp_dir: Path) -> tuple[Status, str | None] | None:
+    raw = fs.read_bytes(exp_dir / OUTCOME_FILE)
+    if raw is None:
+        return None
+    try:
+        data = json_decoder.decode(raw)
+        return Status(data["status"]), data.get("message")
+    except (msgspec.DecodeError, KeyError, ValueError, TypeError):
+        return None
+
+
+_git_cache: dict[Path, gitinfo.GitState] = {}
+
+
+def _git_state() -> gitinfo.GitState:
+    """Git facts, captured once per process and working directory.
+
+    The code a process runs was loaded when it started, so later edits to the tree do not
+    describe it any better; caching also keeps ``create_experiment`` in a loop cheap.
+    """
+    cwd = Path.cwd()
+    if cwd not in _git_cache:
+        _git_cache[cwd] = gitinfo.capture(cwd)
+    return _git_cache[cwd]
+
+
+def new_metadata(
+    exp_id: str,
+    *,
+    script_path: Path | str | None,
+    name: str | None = None,
+    tags: list[str] | None = None,
+    description: str | None = None,
+    project: str | None = None,
+    git: gitinfo.GitState | None = None,
+) -> Metadata:
+    git = git if git is not None else _git_state()
+    return Metadata(
+        id=exp_id,
+        name=name,
+        project=project if project is not None else (git.repo_root.name if git.repo_root else None),
+        status=Status.CREATED,
+        created_at=now_iso(),
+        script_path=str(Path(script_path).resolve()) if script_path else None,
+        tags=list(tags or []),
+        description=description,
+        git_commit=git.commit,
+        git_branch=git.branch,
+        has_uncommitted_changes=git.dirty,
+        patch_file=f"{layout.ARTIFACTS}/{gitinfo.PATCH_NAME}" if git.patch else None,
+        python_version=environment.python_version(),
+        platform=sys.platform,
+        host=socket.gethostname(),
+        environment=environment.snapshot(),
+    )
+
+
+def create_stored(meta: Metadata, config: dict[str, Any], git: gitinfo.GitState | None) -> Path:
+    """Write a new experiment's files; returns its directory. ``meta.id`` is filled in."""
+    exp_id, exp_dir = store.new_experiment_dir()
+    meta.id = exp_id
+    store.write_config(exp_dir, config)
+    if git is not None and git.patch:
+        fs.atomic_write(exp_dir / layout.ARTIFACTS / gitinfo.PATCH_NAME, git.patch, fsync=False)
+    store.write_metadata(exp_dir, meta)
+    return exp_dir
+
+
+class ExperimentContext:
+    """Context manager of one experiment, for ``with`` and ``async with``."""
+
+    def __init__(self, *, exp_id: str | None = None, create: dict[str, Any] | None = None):
+        self._exp_id = exp_id
+        self._create = create
+        self._exp: ActiveExperiment | None = None
+        self._token: Any = None
+        self._owns_status = False
+
+    # -- entering and leaving --------------------------------------------------------------
+
+    def _open(self) -> ActiveExperiment:
+        if self._exp is not None:
+            raise ExperimentContextError("this experiment context is already active")
+        return self._open_new() if self._create is not None else self._open_existing()
+
+    def _open_new(self) -> ActiveExperiment:
+        assert self._create is not None
+        opts = dict(self._create)
+        config = opts.pop("config", None) or {}
+        git = _git_state()
+        meta = new_metadata("", git=git, **opts)
+        lifecycle.apply(meta, Status.RUNNING)
+        exp_dir = create_stored(meta, config, git)
+        self._owns_status = True
+        return ActiveExperiment(meta.id, exp_dir)
+
+    def _open_existing(self) -> ActiveExperiment:
+        assert self._exp_id is not None
+        exp_dir = store.require_dir(self._exp_id)
+        with store.editing_metadata(exp_dir) as meta:
+            if lifecycle.is_stale(meta):
+                meta.status = Status.FAILED
+            if meta.status != Status.RUNNING:  # resume; a running one is joined as it is
+                lifecycle.apply(meta, Status.RUNNING)
+                self._owns_status = True
+        return ActiveExperiment(meta.id, exp_dir)
+
+    def _finish(self, exp: ActiveExperiment, exc: BaseException | None) -> bool:
+        exp.close()
+        status, message, trace, swallow = _outcome_of(exc)
+        if self._owns_status and store.read_metadata(exp.dir).status not in TERMINAL:
+            lifecycle.finish(exp.dir, status, message=message, traceback=trace)
+        else:  # joined someone else's run, or ended meanwhile (update --set-status)
+            store.compact_metrics(exp.dir)
+            if swallow and status != Status.COMPLETED:
+                request_outcome(exp, status, message)  # for the supervisor, if there is one
+        return swallow
+
+    def _activate(self, exp: ActiveExperiment) -> None:
+        self._exp = exp
+        self._token = _context.push(exp)
+
+    def _deactivate(self) -> ActiveExperiment:
+        exp = self.active
+        _context.pop(exp, self._token)
+        self._exp = self._token = None
+        return exp
+
+    def __enter__(self) -> ExperimentContext:
+        self._activate(self._open())
+        return self
+
+    def __exit__(
+        self, et: type[BaseException] | None, exc: BaseException | None, tb_: TracebackType | None
+    ) -> bool:
+        return self._finish(self._deactivate(), exc)
+
+    async def __aenter__(self) -> ExperimentContext:
+        import anyio
+
+        self._activate(await anyio.to_thread.run_sync(self._open))
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, exc: BaseException | None, tb_: TracebackType | None
+    ) -> bool:
+        import anyio
+
+        exp = self._deactivate()
+        with anyio.CancelScope(shield=True):
+            return await anyio.to_thread.run_sync(self._finish, exp, exc)
+
+    # -- the experiment, as methods --------------------------------------------------------
+
+    @property
+    def active(self) -> ActiveExperiment:
+        if self._exp is None:
+            raise ExperimentContextError("the experiment context is not active")
+        return self._exp
+
+    @property
+    def experiment_id(self) -> str:
+        return self.active.id
+
+    id = experiment_id
+
+    @property
+    def experiment_dir(self) -> Path:
+        return self.active.dir
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.active.artifacts_dir
+
+    def __getattr__(self, name: str) -> Any:
+        """``exp.log_metrics(...)`` and the other Run API calls, bound to this experiment."""
+        from yanex import _api
+
+        func = getattr(_api, name, None)
+        if name.startswith("_") or func is None or name not in _api.BOUND_TO_EXPERIMENT:
+            raise AttributeError(name)
+
+        def bound(*args: Any, **kwargs: Any) -> Any:
+            token = _context._current.set(self.active)
+            try:
+                return func(*args, **kwargs)
+            finally:
+                _context._current.reset(token)
+
+        bound.__name__ = name
+        bound.__doc__ = func.__doc__
+        return bound
+
+
+def _outcome_of(exc: BaseException | None) -> tuple[Status, str | None, str | None, bool]:
+    """(status, message, traceback, swallow?) for how a block ended."""
+    if exc is None:
+        return Status.COMPLETED, None, None, False
+    if isinstance(exc, ExperimentExit):
+        return exc.status, exc.message, None, True
+    if isinstance(exc, KeyboardInterrupt):
+        return Status.CANCELLED, "interrupted (KeyboardInterrupt)", None, False
+    if type(exc).__name__ in ("CancelledError", "Cancelled"):  # asyncio / trio cancellation
+        return Status.CANCELLED, "cancelled", None, False
+    trace = "".join(tb.format_exception(type(exc), exc, exc.__traceback__))
+    message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return Status.FAILED, message, trace, False
+
+
+def ensure_not_cli(what: str) -> None:
+    if _context.under_cli():
+        raise ExperimentContextError(
+            f"{what} cannot be used inside a 'yanex run' experiment: run the script with "
+            "python directly, or drop the call and let 'yanex run' track it"
+        )
+

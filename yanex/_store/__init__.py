@@ -1,0 +1,1 @@
+"""The on-disk experiment store: schema, layout, file primitives and the store itself."""
