@@ -41,7 +41,8 @@ def get_params() -> dict[str, Any]:
 
 def get_param(key: str, default: Any = None) -> Any:
     """One parameter (dot notation for nesting); warns and returns ``default`` when missing."""
-    return _load().get_param(key, default)
+    impl = _load()
+    return impl.lookup_param(impl.get_params(), key, default, stacklevel=3)
 
 
 def get_cli_args() -> dict[str, Any]:

@@ -74,7 +74,8 @@ def get_params() -> dict[str, Any]:
 def get_param(key: str, default: Any = None) -> Any:
     """One parameter by key, with dot notation for nesting (``"model.layers"``).
 
-    Returns ``default`` and warns when the key is not among the parameters.
+    Returns ``default`` when the key is not among the parameters, with a warning when
+    there is no default to fall back on (``default`` is None).
     """
     return lookup_param(get_params(), key, default, stacklevel=3)
 
@@ -83,6 +84,8 @@ def lookup_param(params: dict[str, Any], key: str, default: Any, *, stacklevel: 
     value: Any = params
     for part in key.split("."):
         if not isinstance(value, dict) or part not in value:
+            if default is not None:
+                return default
             warnings.warn(
                 f"parameter '{key}' not found; using default {default!r}",
                 UserWarning,

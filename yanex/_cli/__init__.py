@@ -1,0 +1,67 @@
+"""The ``yanex`` command line: an asyncclick root group whose commands load on first use.
+
+Each command lives in its own module (``_cli/<name>.py``, exposing ``command``); the root
+imports a module only when its command is invoked or listed in help, so ``yanex run`` does
+not pay for the query commands' imports. ``main()`` is the console-script entry point: it
+picks the backend through ``_portal.run`` and turns every yanex error into one line on
+stderr and a non-zero exit code (see ``_console.fail``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import asyncclick as click
+
+from yanex import __version__
+
+# command name -> module under yanex._cli
+COMMANDS: dict[str, str] = {
+    "run": "run",
+    "list": "list_cmd",
+    "show": "show",
+    "get": "get",
+    "compare": "compare",
+    "archive": "archive",
+    "unarchive": "unarchive",
+    "delete": "delete",
+    "update": "update",
+    "open": "open_cmd",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported only when needed."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(name for name in COMMANDS if self._module(name) is not None)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = self._module(cmd_name)
+        return getattr(module, "command", None) if module is not None else None
+
+    @staticmethod
+    def _module(name: str) -> Any:
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        try:
+            return importlib.import_module(f"yanex._cli.{target}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"yanex._cli.{target}":
+                return None  # not built yet
+            raise
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="yanex")
+def cli() -> None:
+    """yanex: Git-aware experiment tracking for Python scripts."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    from yanex._cli import _console
+
+    _console.run_cli(cli, argv)

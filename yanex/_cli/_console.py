@@ -1,0 +1,91 @@
+"""All terminal output of the CLI: error lines, tables, colours, and the CLI's run loop.
+
+Rich is used only when stdout is a terminal (and ``NO_COLOR`` is unset); otherwise output is
+plain text that scripts can parse. Every yanex error becomes one line ``Error: ...`` on
+stderr with a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+import asyncclick as click
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+def is_tty() -> bool:
+    return sys.stdout.isatty()
+
+
+def use_rich() -> bool:
+    return is_tty() and "NO_COLOR" not in os.environ
+
+
+def error(message: str) -> None:
+    """One line on stderr."""
+    first = str(message).strip().splitlines()[0] if str(message).strip() else "unknown error"
+    click.echo(f"Error: {first}", err=True)
+
+
+def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
+    """Print one error line and exit with ``code``."""
+    error(message)
+    raise SystemExit(code)
+
+
+def echo(text: str = "", *, err: bool = False) -> None:
+    click.echo(text, err=err)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, title: str | None = None) -> None:
+    """A rich table on a terminal, tab-free aligned plain text otherwise."""
+    cells = [["" if c is None else str(c) for c in row] for row in rows]
+    if use_rich():
+        from rich.console import Console
+        from rich.table import Table
+
+        tbl = Table(title=title)
+        for h in headers:
+            tbl.add_column(h)
+        for row in cells:
+            tbl.add_row(*row)
+        Console().print(tbl)
+        return
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    if title:
+        click.echo(title)
+    click.echo("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
+    for row in cells:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+
+
+def run_cli(cli: click.Group, argv: list[str] | None) -> None:
+    """Run the CLI on the chosen backend; map errors to one line and an exit code."""
+    from yanex import _portal
+    from yanex.errors import ConfigError, YanexError
+
+    try:
+        _portal.run(cli.main, args=argv, prog_name="yanex", standalone_mode=False)
+    except click.exceptions.Abort:
+        fail("aborted", 130)
+    except click.exceptions.UsageError as exc:
+        exc.show()
+        raise SystemExit(EXIT_USAGE) from None
+    except click.exceptions.ClickException as exc:
+        fail(exc.format_message(), exc.exit_code)
+    except click.exceptions.Exit as exc:
+        raise SystemExit(exc.exit_code) from None
+    except ConfigError as exc:
+        fail(str(exc), EXIT_USAGE)
+    except YanexError as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        fail("interrupted", 130)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(EXIT_ERROR) from None

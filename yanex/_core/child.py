@@ -1,0 +1,181 @@
+"""One tracked child experiment: its record, its supervised process, its final status.
+
+Shared by ``yanex run`` (``runner.py``) and ``run_multiple`` (``batch.py``). The supervisor
+(this process) owns the experiment's status: it moves it to running with its own pid, host
+and a heartbeat, and writes the final status from the child's exit (or from the outcome the
+child asked for with ``yanex.fail()``/``cancel()``/``completed()``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+import anyio.to_thread
+
+from yanex import _context, _supervise
+from yanex._models import ExperimentResult, Status
+from yanex._store import layout, store
+from yanex._store.clock import now_iso
+
+from . import experiment, gitinfo, lifecycle
+
+SinkFactory = Callable[[str, str], Sequence[_supervise.Sink]]  # (experiment id, "stdout"|...)
+
+
+@dataclass
+class ChildPlan:
+    """Everything needed to create and run one child experiment."""
+
+    script: Path
+    config: dict[str, Any] = field(default_factory=dict)
+    script_args: list[str] = field(default_factory=list)
+    name: str | None = None
+    tags: list[str] = field(default_factory=list)
+    description: str | None = None
+    project: str | None = None
+    depends_on: list[str] = field(default_factory=list)
+    cli_args: dict[str, Any] = field(default_factory=dict)
+
+
+def create_record(
+    plan: ChildPlan, *, git: gitinfo.GitState | None = None, staged: bool = False
+) -> tuple[str, Path]:
+    """Write the experiment (status created, or staged) and return (id, directory)."""
+    git = git if git is not None else gitinfo.capture()
+    meta = experiment.new_metadata(
+        "",
+        script_path=plan.script,
+        name=plan.name,
+        tags=plan.tags,
+        description=plan.description,
+        project=plan.project,
+        git=git,
+    )
+    meta.script_args = list(plan.script_args)
+    meta.depends_on = list(plan.depends_on)
+    meta.cli_args = dict(plan.cli_args)
+    if staged:
+        lifecycle.apply(meta, Status.STAGED)
+    exp_dir = experiment.create_stored(meta, plan.config, git)
+    return meta.id, exp_dir
+
+
+def child_env(exp_id: str, cli_args: dict[str, Any]) -> dict[str, str]:
+    """The environment protocol of ``_context`` for a child of ``exp_id``."""
+    env = dict(os.environ)
+    for key in [k for k in env if k.startswith(_context.ENV_PARAM_PREFIX)]:
+        del env[key]  # parameters reach the child through config.json, already resolved
+    env[_context.ENV_EXPERIMENT_ID] = exp_id
+    env[_context.ENV_EXPERIMENTS_DIR] = str(layout.experiments_dir())
+    env[_context.ENV_CLI_ACTIVE] = "1"
+    env[_context.ENV_CLI_ARGS] = json.dumps(cli_args, default=str)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def _start(exp_dir: Path) -> Any:
+    with store.editing_metadata(exp_dir) as meta:
+        lifecycle.apply(meta, Status.RUNNING)
+        meta.heartbeat_at = now_iso()
+    return meta
+
+
+def _beat(exp_dir: Path) -> None:
+    with store.editing_metadata(exp_dir) as meta:
+        if meta.status == Status.RUNNING:
+            meta.heartbeat_at = now_iso()
+
+
+async def _heartbeat(exp_dir: Path) -> None:
+    while True:
+        await anyio.sleep(lifecycle.HEARTBEAT_INTERVAL)
+        await anyio.to_thread.run_sync(_beat, exp_dir)
+
+
+def _final(exp_dir: Path, outcome: _supervise.Outcome, timeout: float | None) -> tuple[Status, str | None]:
+    """The status and message to record for how the child ended."""
+    if outcome.cancelled:
+        return Status.CANCELLED, "cancelled by the supervisor (interrupt or termination)"
+    if outcome.timed_out:
+        return Status.FAILED, f"timed out after {timeout:g} s (process group stopped)"
+    requested = experiment.read_outcome(exp_dir)
+    if requested is not None:
+        return requested
+    code = outcome.returncode
+    if code == 0:
+        return Status.COMPLETED, None
+    if code is not None and code < 0:
+        name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else -code
+        reason = f"Script killed by signal {name}"
+    else:
+        reason = f"Script exited with code {code}"
+    tail = outcome.stderr_tail.strip()
+    return Status.FAILED, f"{reason}\n{tail}" if tail else reason
+
+
+async def run_child(
+    exp_id: str,
+    exp_dir: Path,
+    *,
+    script: Path,
+    script_args: Sequence[str] = (),
+    cli_args: dict[str, Any] | None = None,
+    timeout: float | None = None,
+    sinks: SinkFactory | None = None,
+    cwd: Path | None = None,
+    grace: float = _supervise.GRACE,
+) -> ExperimentResult:
+    """Run the created/staged experiment ``exp_id`` as ``python -u script args``.
+
+    Writes ``artifacts/stdout.txt`` and ``stderr.txt``; returns its result. On cancellation
+    the child's group is stopped, the experiment is recorded as cancelled, and the
+    cancellation propagates.
+    """
+    meta = await anyio.to_thread.run_sync(_start, exp_dir)
+    out = _supervise.FileSink(exp_dir / layout.ARTIFACTS / "stdout.txt")
+    err = _supervise.FileSink(exp_dir / layout.ARTIFACTS / "stderr.txt")
+    extra_out = list(sinks(exp_id, "stdout")) if sinks else []
+    extra_err = list(sinks(exp_id, "stderr")) if sinks else []
+    argv = [sys.executable, "-u", str(script), *script_args]
+    outcome: _supervise.Outcome | None = None
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(_heartbeat, exp_dir)
+            outcome = await _supervise.supervise(
+                argv,
+                env=child_env(exp_id, cli_args or {}),
+                cwd=cwd,
+                stdout=[out, *extra_out],
+                stderr=[err, *extra_err],
+                timeout=timeout,
+                grace=grace,
+            )
+            tg.cancel_scope.cancel()
+    finally:
+        out.close()
+        err.close()
+        if outcome is None:  # cancelled before or while running
+            outcome = _supervise.Outcome(returncode=None, duration=0.0, cancelled=True)
+        status, message = _final(exp_dir, outcome, timeout)
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(_finish, exp_dir, status, message, outcome.returncode)
+    return ExperimentResult(
+        experiment_id=exp_id,
+        status=str(status),
+        error_message=message if status != Status.COMPLETED else None,
+        duration=outcome.duration,
+        name=meta.name,
+    )
+
+
+def _finish(exp_dir: Path, status: Status, message: str | None, code: int | None) -> None:
+    lifecycle.finish(exp_dir, status, message=message, exit_code=code)
+    (exp_dir / experiment.OUTCOME_FILE).unlink(missing_ok=True)
