@@ -14,7 +14,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from pathlib import Path
 
-    from yanex import _api as _api_module
     from yanex._core.experiment import ExperimentContext
     from yanex._models import ExperimentResult, ExperimentSpec, Status
     from yanex.errors import ExperimentContextError, YanexError
@@ -25,13 +24,13 @@ __version__ = "0.7.0.dev0"
 _impl: Any = None
 
 
-def _load() -> _api_module:  # type: ignore[valid-type]
+def _load() -> Any:
     global _impl
     if _impl is None:
         from yanex import _api as impl
 
         _impl = impl
-    return _impl  # type: ignore[no-any-return]
+    return _impl
 
 
 def get_params() -> dict[str, Any]:
@@ -80,7 +79,9 @@ def copy_artifact(src_path: Path | str, filename: str | None = None) -> None:
     _load().copy_artifact(src_path, filename)
 
 
-def save_artifact(obj: Any, filename: str, saver: Callable[[Any, Path], None] | None = None) -> None:
+def save_artifact(
+    obj: Any, filename: str, saver: Callable[[Any, Path], None] | None = None
+) -> None:
     """Save an object as an artifact; format by extension, or ``saver(obj, path)``."""
     _load().save_artifact(obj, filename, saver)
 

@@ -157,7 +157,9 @@ def copy_artifact(src_path: Path | str, filename: str | None = None) -> None:
     _artifacts.copy(src_path, _artifacts_dir(), filename)
 
 
-def save_artifact(obj: Any, filename: str, saver: Callable[[Any, Path], None] | None = None) -> None:
+def save_artifact(
+    obj: Any, filename: str, saver: Callable[[Any, Path], None] | None = None
+) -> None:
     """Save an object as an artifact, its format chosen by the extension or by ``saver``."""
     _artifacts.save(obj, _artifacts_dir(), filename, saver)
 

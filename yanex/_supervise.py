@@ -104,7 +104,8 @@ def launch_argv(argv: Sequence[str]) -> list[str]:
 async def _pump(stream: anyio.abc.ByteReceiveStream | None, sinks: Sequence[Sink]) -> None:
     if stream is None:
         return
-    with contextlib.suppress(anyio.EndOfStream, anyio.ClosedResourceError, anyio.BrokenResourceError):
+    closed = (anyio.EndOfStream, anyio.ClosedResourceError, anyio.BrokenResourceError)
+    with contextlib.suppress(*closed):
         while True:
             chunk = await stream.receive(CHUNK)
             for sink in sinks:

@@ -206,9 +206,9 @@ async def as_completed(
 
 
 __all__ = [
+    "artifact_exists",
     "as_completed",
     "assert_dependency",
-    "artifact_exists",
     "cancel",
     "completed",
     "copy_artifact",

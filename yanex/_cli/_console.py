@@ -42,7 +42,9 @@ def echo(text: str = "", *, err: bool = False) -> None:
     click.echo(text, err=err)
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, title: str | None = None) -> None:
+def table(
+    headers: Sequence[str], rows: Sequence[Sequence[Any]], *, title: str | None = None
+) -> None:
     """A rich table on a terminal, tab-free aligned plain text otherwise."""
     cells = [["" if c is None else str(c) for c in row] for row in rows]
     if use_rich():

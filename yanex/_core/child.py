@@ -100,7 +100,9 @@ async def _heartbeat(exp_dir: Path) -> None:
         await anyio.to_thread.run_sync(_beat, exp_dir)
 
 
-def _final(exp_dir: Path, outcome: _supervise.Outcome, timeout: float | None) -> tuple[Status, str | None]:
+def _final(
+    exp_dir: Path, outcome: _supervise.Outcome, timeout: float | None
+) -> tuple[Status, str | None]:
     """The status and message to record for how the child ended."""
     if outcome.cancelled:
         return Status.CANCELLED, "cancelled by the supervisor (interrupt or termination)"

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import platform
 import socket
 import sys
+from pathlib import Path
 from typing import Any
 
 
@@ -23,6 +23,6 @@ def snapshot() -> dict[str, Any]:
         },
         "system": {
             "hostname": socket.gethostname(),
-            "working_directory": os.getcwd(),
+            "working_directory": str(Path.cwd()),
         },
     }

@@ -238,7 +238,8 @@ class ExperimentContext:
 
         exp = self._deactivate()
         with anyio.CancelScope(shield=True):
-            return await anyio.to_thread.run_sync(self._finish, exp, exc)
+            swallow = await anyio.to_thread.run_sync(self._finish, exp, exc)
+        return swallow
 
     # -- the experiment, as methods --------------------------------------------------------
 
