@@ -24,7 +24,8 @@ The environment protocol between a supervisor (``yanex run``, ``run_multiple``,
 ``YANEX_SUPERVISOR_PID``
     the supervisor's pid; the launcher kills the child's process group if it dies.
 ``YANEX_PARAM_<name>``
-    set for bash scripts: one variable per flattened parameter (``a.b`` -> ``a_b``).
+    set for bash scripts: one per top-level parameter (JSON for lists and dicts, as yanex
+    0.6 did) plus one per nested leaf (``a.b`` -> ``a_b``); see ``_core/scripts.py``.
 
 This module is a leaf: it may be imported from anywhere and imports nothing of yanex.
 """

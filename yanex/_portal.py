@@ -68,8 +68,15 @@ def _close() -> None:
         cm.__exit__(None, None, None)
 
 
+_abandoned: list[dict[str, Any]] = []
+
+
 def _forget_after_fork() -> None:
-    _state.clear()  # the loop thread did not come along; start a new one on first use
+    # The loop thread did not come along; start a new one on first use. The parent's portal
+    # is kept referenced, never finalized here: closing it would join a thread that is not
+    # ours (uvloop runs these hooks in every child it spawns, just before exec).
+    _abandoned.append(dict(_state))
+    _state.clear()
 
 
 atexit.register(_close)
@@ -80,9 +87,13 @@ if hasattr(os, "register_at_fork"):
 def call(fn: Callable[..., Awaitable[T]], /, *args: Any, **kwargs: Any) -> T:
     """Run ``await fn(*args, **kwargs)`` in the portal's loop and block for the result."""
     done = threading.Event()
+    from yanex import _context
+
+    caller_exp = _context._current.get()  # the loop thread does not share our ContextVars
 
     async def runner() -> T:
         try:
+            _context._current.set(caller_exp)  # task-local: the caller's experiment
             return await fn(*args, **kwargs)
         finally:
             done.set()

@@ -83,6 +83,74 @@ class FileSink:
         return self.lines + (0 if self._ends_nl or self.bytes == 0 else 1)
 
 
+class FdSink:
+    """Copies a stream to a file descriptor (the terminal); stops quietly if it goes away.
+
+    A closed pipe (``yanex run ... | head``) must not stop the capture to the artifacts.
+    """
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+
+    def __call__(self, chunk: bytes) -> None:
+        if self._fd < 0:
+            return
+        view = memoryview(chunk)
+        try:
+            while view:
+                view = view[os.write(self._fd, view) :]
+        except OSError:
+            self._fd = -1
+
+
+class LineSink:
+    """Passes whole lines, each behind ``prefix``, to ``write``; partial lines wait.
+
+    Used where several children share a terminal, so their lines do not interleave
+    mid-line. The wait buffer is bounded: a line longer than ``max_line`` goes out in
+    pieces. Call ``flush()`` when the stream has ended.
+    """
+
+    def __init__(self, write: Sink, prefix: bytes = b"", max_line: int = CHUNK) -> None:
+        self._write = write
+        self._prefix = prefix
+        self._max = max_line
+        self._partial = b""
+
+    def __call__(self, chunk: bytes) -> None:
+        data = self._partial + chunk if self._partial else chunk
+        end = data.rfind(b"\n") + 1
+        lines, self._partial = data[:end], data[end:]
+        if lines:
+            if self._prefix:
+                lines = b"".join(self._prefix + line for line in lines.splitlines(keepends=True))
+            self._write(lines)
+        while len(self._partial) >= self._max:
+            piece, self._partial = self._partial[: self._max], self._partial[self._max :]
+            self._write(self._prefix + piece + b"\n")
+
+    def flush(self) -> None:
+        if self._partial:
+            self._write(self._prefix + self._partial + b"\n")
+            self._partial = b""
+
+
+def default_grace() -> float:
+    """The stop grace period: ``$YANEX_KILL_GRACE`` seconds when set (tests), else GRACE."""
+    raw = os.environ.get("YANEX_KILL_GRACE", "").strip()
+    if not raw:
+        return GRACE
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value >= 0 or math.isinf(value):
+        from yanex.errors import ConfigError
+
+        raise ConfigError(f"YANEX_KILL_GRACE must be a number of seconds, not {raw!r}")
+    return value
+
+
 @dataclass
 class Outcome:
     """How a supervised process ended."""
@@ -125,7 +193,7 @@ async def stop(process: anyio.abc.Process, grace: float, sent: list[str]) -> Non
     with anyio.CancelScope(shield=True):
         for sig in (signal.SIGINT, signal.SIGTERM):
             if process.returncode is not None:
-                return
+                break  # not return: its group may still hold children (bash's `cmd &`)
             if _signal_group(process.pid, sig):
                 sent.append(sig.name)
             with anyio.move_on_after(grace):

@@ -137,13 +137,18 @@ def create_experiment(
     tags: list[str] | None = None,
     description: str | None = None,
 ) -> ExperimentContext:
-    """A new experiment for ``async with``."""
-    return _api.create_experiment(script_path, name, config, tags, description)
+    """A new experiment for ``async with`` (``await exp.log_metrics(...)`` inside)."""
+    return _async_bound(_api.create_experiment(script_path, name, config, tags, description))
 
 
 def create_context(experiment_id: str) -> ExperimentContext:
     """An existing experiment for ``async with``."""
-    return _api.create_context(experiment_id)
+    return _async_bound(_api.create_context(experiment_id))
+
+
+def _async_bound(ctx: ExperimentContext) -> ExperimentContext:
+    ctx._face = __name__  # its ``exp.<name>`` methods are this module's coroutines
+    return ctx
 
 
 async def completed() -> None:
@@ -198,11 +203,98 @@ async def run_multiple(
 async def as_completed(
     experiments: Sequence[ExperimentSpec], parallel: int | None = None, verbose: bool = False
 ) -> AsyncIterator[ExperimentResult]:
-    """Yield each experiment's result as soon as it finishes (beyond the published yanex)."""
+    """Yield each experiment's result as soon as it finishes (beyond the published yanex).
+
+    To stop early, iterate inside ``contextlib.aclosing(...)``: leaving it stops the
+    experiments still running and records them as cancelled.
+    """
+    import contextlib
+
     from yanex._core import batch
 
-    async for result in batch.as_completed(list(experiments), parallel=parallel, verbose=verbose):
-        yield result
+    results = batch.as_completed(experiments, parallel=parallel, verbose=verbose)
+    async with contextlib.aclosing(results):  # closed here, in this task, never by the GC
+        async for result in results:
+            yield result
+
+
+# --- queries (yanex.results, awaitable: the store is read in a worker thread) -------------
+
+
+async def get_experiment(experiment_id: str) -> Experiment:
+    """The stored experiment with this id, unique id prefix or name (yanex.results)."""
+    from yanex import results
+
+    found: Experiment = await _query(results.get_experiment, experiment_id)
+    return found
+
+
+async def get_experiments(**filters: Any) -> list[Experiment]:
+    """Stored experiments matching the filters, newest first (yanex.results)."""
+    from yanex import results
+
+    found: list[Experiment] = await _query(results.get_experiments, **filters)
+    return found
+
+
+async def get_latest(**filters: Any) -> Experiment | None:
+    """The newest stored experiment matching the filters, or None (yanex.results)."""
+    from yanex import results
+
+    found: Experiment | None = await _query(results.get_latest, **filters)
+    return found
+
+
+async def get_best(metric: str, maximize: bool = True, **filters: Any) -> Experiment | None:
+    """The experiment with the best last value of ``metric`` (yanex.results)."""
+    from yanex import results
+
+    found: Experiment | None = await _query(results.get_best, metric, maximize, **filters)
+    return found
+
+
+async def compare(
+    params: Sequence[str] | None = None,
+    metrics: Sequence[str] | None = None,
+    only_different: bool = False,
+    **filters: Any,
+) -> Any:
+    """A pandas DataFrame comparing the matching experiments (yanex.results)."""
+    from yanex import results
+
+    return await _query(results.compare, params, metrics, only_different, **filters)
+
+
+async def get_metrics(
+    metrics: str | Sequence[str] | None = None,
+    include_params: str | Sequence[str] = "auto",
+    as_dataframe: bool = True,
+    **filters: Any,
+) -> Any:
+    """Metrics of the matching experiments in long format (yanex.results)."""
+    from yanex import results
+
+    return await _query(results.get_metrics, metrics, include_params, as_dataframe, **filters)
+
+
+async def get_experiment_count(**filters: Any) -> int:
+    """How many stored experiments match the filters (yanex.results)."""
+    from yanex import results
+
+    return int(await _query(results.get_experiment_count, **filters))
+
+
+async def experiment_exists(experiment_id: str, include_archived: bool = True) -> bool:
+    """True when ``experiment_id`` names exactly one stored experiment (yanex.results)."""
+    from yanex import results
+
+    return bool(await _query(results.experiment_exists, experiment_id, include_archived))
+
+
+async def _query(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    import functools
+
+    return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs))
 
 
 __all__ = [
@@ -210,18 +302,26 @@ __all__ = [
     "as_completed",
     "assert_dependency",
     "cancel",
+    "compare",
     "completed",
     "copy_artifact",
     "create_context",
     "create_experiment",
     "execute_bash_script",
+    "experiment_exists",
     "fail",
     "get_artifacts_dir",
+    "get_best",
     "get_cli_args",
     "get_dependencies",
+    "get_experiment",
+    "get_experiment_count",
     "get_experiment_dir",
     "get_experiment_id",
+    "get_experiments",
+    "get_latest",
     "get_metadata",
+    "get_metrics",
     "get_param",
     "get_params",
     "get_status",

@@ -10,6 +10,7 @@
     ├── StorageError               the store could not be read or written
     │   └── CorruptFileError       a file in the store is not what its schema says
     ├── ConfigError                a broken config file, --param, sweep or environment value
+    ├── InvalidFilterError         a query filter that cannot be understood (time phrase, status)
     ├── ScriptTimeoutError         (also subprocess.TimeoutExpired)
     └── ScriptFailedError          (also subprocess.CalledProcessError)
 """
@@ -55,6 +56,10 @@ class ConfigError(YanexError, ValueError):
     """A config file, parameter override or sweep expression is invalid."""
 
 
+class InvalidFilterError(YanexError, ValueError):
+    """A query filter (time phrase, status, limit, ...) that cannot be understood."""
+
+
 class ScriptTimeoutError(YanexError, subprocess.TimeoutExpired):
     """A command ran longer than its timeout; its whole process group was stopped."""
 
@@ -75,6 +80,7 @@ __all__ = [
     "CorruptFileError",
     "ExperimentContextError",
     "ExperimentNotFoundError",
+    "InvalidFilterError",
     "InvalidTransitionError",
     "ScriptFailedError",
     "ScriptTimeoutError",

@@ -49,13 +49,14 @@ def table(
     cells = [["" if c is None else str(c) for c in row] for row in rows]
     if use_rich():
         from rich.console import Console
+        from rich.markup import escape
         from rich.table import Table
 
         tbl = Table(title=title)
         for h in headers:
-            tbl.add_column(h)
+            tbl.add_column(escape(h))
         for row in cells:
-            tbl.add_row(*row)
+            tbl.add_row(*(escape(c) for c in row))  # user data is text, never markup
         Console().print(tbl)
         return
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]

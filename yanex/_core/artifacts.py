@@ -28,7 +28,8 @@ def _need(module: str, purpose: str) -> Any:
     try:
         return importlib.import_module(module)
     except ImportError as exc:
-        package = {"PIL": "Pillow", "matplotlib.figure": "matplotlib"}.get(module, module)
+        top = module.split(".", maxsplit=1)[0]
+        package = {"PIL": "Pillow"}.get(top, top)
         raise ImportError(f"{purpose} needs {package}: pip install {package}") from exc
 
 

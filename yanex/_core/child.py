@@ -46,9 +46,16 @@ class ChildPlan:
 
 
 def create_record(
-    plan: ChildPlan, *, git: gitinfo.GitState | None = None, staged: bool = False
+    plan: ChildPlan,
+    *,
+    git: gitinfo.GitState | None = None,
+    staged: bool = False,
+    legacy_params: bool = True,
 ) -> tuple[str, Path]:
-    """Write the experiment (status created, or staged) and return (id, directory)."""
+    """Write the experiment (status created, or staged) and return (id, directory).
+
+    ``legacy_params=False`` skips params.yaml (see ``experiment.create_stored``).
+    """
     git = git if git is not None else gitinfo.capture()
     meta = experiment.new_metadata(
         "",
@@ -64,7 +71,7 @@ def create_record(
     meta.cli_args = dict(plan.cli_args)
     if staged:
         lifecycle.apply(meta, Status.STAGED)
-    exp_dir = experiment.create_stored(meta, plan.config, git)
+    exp_dir = experiment.create_stored(meta, plan.config, git, legacy_params=legacy_params)
     return meta.id, exp_dir
 
 
@@ -134,14 +141,16 @@ async def run_child(
     sinks: SinkFactory | None = None,
     cwd: Path | None = None,
     grace: float = _supervise.GRACE,
+    on_start: Callable[[int], None] | None = None,
 ) -> ExperimentResult:
     """Run the created/staged experiment ``exp_id`` as ``python -u script args``.
 
     Writes ``artifacts/stdout.txt`` and ``stderr.txt``; returns its result. On cancellation
     the child's group is stopped, the experiment is recorded as cancelled, and the
-    cancellation propagates.
+    cancellation propagates. ``on_start`` gets the pid of the child's process group leader.
     """
-    meta = await anyio.to_thread.run_sync(_start, exp_dir)
+    with anyio.CancelScope(shield=True):  # once marked running, the finally below must run
+        meta = await anyio.to_thread.run_sync(_start, exp_dir)
     out = _supervise.FileSink(exp_dir / layout.ARTIFACTS / "stdout.txt")
     err = _supervise.FileSink(exp_dir / layout.ARTIFACTS / "stderr.txt")
     extra_out = list(sinks(exp_id, "stdout")) if sinks else []
@@ -159,6 +168,7 @@ async def run_child(
                 stderr=[err, *extra_err],
                 timeout=timeout,
                 grace=grace,
+                on_start=on_start,
             )
             tg.cancel_scope.cancel()
     finally:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import socket
 import sys
+import threading
 import traceback as tb
 from pathlib import Path
 from types import TracebackType
@@ -52,6 +53,7 @@ class ActiveExperiment:
         self.dir = exp_dir
         self.artifacts_dir = exp_dir / layout.ARTIFACTS
         self._writer: store.MetricsWriter | None = None
+        self._writer_lock = threading.Lock()  # worker threads may log first at the same time
         self._params: dict[str, Any] | None = None
 
     @classmethod
@@ -60,9 +62,13 @@ class ActiveExperiment:
         return cls(exp_id, exp_dir) if exp_dir is not None else None
 
     def log_metrics(self, data: dict[str, Any], step: int | None) -> int:
-        if self._writer is None:
-            self._writer = store.MetricsWriter(self.dir)
-        return self._writer.append(data, step)
+        writer = self._writer
+        if writer is None:
+            with self._writer_lock:
+                writer = self._writer
+                if writer is None:
+                    writer = self._writer = store.MetricsWriter(self.dir)
+        return writer.append(data, step)
 
     def params(self) -> dict[str, Any]:
         if self._params is None:
@@ -73,13 +79,15 @@ class ActiveExperiment:
         return store.read_metadata(self.dir)
 
     def close(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
+        with self._writer_lock:
+            writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.close()
 
     def after_fork(self) -> None:
         """A forked child must not share the parent's descriptor (flock is per description)."""
         self._writer = None
+        self._writer_lock = threading.Lock()  # another thread may have held it at fork time
 
 
 def request_outcome(exp: ActiveExperiment, status: Status, message: str | None) -> None:
@@ -145,11 +153,20 @@ def new_metadata(
     )
 
 
-def create_stored(meta: Metadata, config: dict[str, Any], git: gitinfo.GitState | None) -> Path:
-    """Write a new experiment's files; returns its directory. ``meta.id`` is filled in."""
+def create_stored(
+    meta: Metadata,
+    config: dict[str, Any],
+    git: gitinfo.GitState | None,
+    *,
+    legacy_params: bool = True,
+) -> Path:
+    """Write a new experiment's files; returns its directory. ``meta.id`` is filled in.
+
+    ``legacy_params=False``: the caller writes params.yaml later (store.write_legacy_params).
+    """
     exp_id, exp_dir = store.new_experiment_dir()
     meta.id = exp_id
-    store.write_config(exp_dir, config)
+    store.write_config(exp_dir, config, legacy=legacy_params)
     if git is not None and git.patch:
         fs.atomic_write(exp_dir / layout.ARTIFACTS / gitinfo.PATCH_NAME, git.patch, fsync=False)
     store.write_metadata(exp_dir, meta)
@@ -165,6 +182,7 @@ class ExperimentContext:
         self._exp: ActiveExperiment | None = None
         self._token: Any = None
         self._owns_status = False
+        self._face = "yanex"  # where ``exp.<name>`` methods come from; yanex.aio sets its own
 
     # -- entering and leaving --------------------------------------------------------------
 
@@ -264,19 +282,37 @@ class ExperimentContext:
         return self.active.artifacts_dir
 
     def __getattr__(self, name: str) -> Any:
-        """``exp.log_metrics(...)`` and the other Run API calls, bound to this experiment."""
+        """``exp.log_metrics(...)`` and the other Run API calls, bound to this experiment.
+
+        They come from the face that made this context: plain functions from ``yanex``
+        (so ``execute_bash_script`` blocks as documented), coroutines from ``yanex.aio``.
+        """
         from yanex import _api
 
-        func = getattr(_api, name, None)
-        if name.startswith("_") or func is None or name not in _api.BOUND_TO_EXPERIMENT:
+        if name.startswith("_") or name not in _api.BOUND_TO_EXPERIMENT:
             raise AttributeError(name)
+        import importlib
+        import inspect
 
-        def bound(*args: Any, **kwargs: Any) -> Any:
-            token = _context._current.set(self.active)
-            try:
-                return func(*args, **kwargs)
-            finally:
-                _context._current.reset(token)
+        func = getattr(importlib.import_module(self._face), name)
+        if inspect.iscoroutinefunction(func):
+
+            async def abound(*args: Any, **kwargs: Any) -> Any:
+                token = _context._current.set(self.active)
+                try:
+                    return await func(*args, **kwargs)
+                finally:
+                    _context._current.reset(token)
+
+            bound: Any = abound
+        else:
+
+            def bound(*args: Any, **kwargs: Any) -> Any:
+                token = _context._current.set(self.active)
+                try:
+                    return func(*args, **kwargs)
+                finally:
+                    _context._current.reset(token)
 
         bound.__name__ = name
         bound.__doc__ = func.__doc__
@@ -304,4 +340,3 @@ def ensure_not_cli(what: str) -> None:
             f"{what} cannot be used inside a 'yanex run' experiment: run the script with "
             "python directly, or drop the call and let 'yanex run' track it"
         )
-

@@ -35,15 +35,17 @@ def _git(args: list[str], cwd: Path) -> subprocess.CompletedProcess[bytes] | Non
 def capture(cwd: Path | None = None) -> GitState:
     """The repository state of ``cwd`` (default: the working directory)."""
     cwd = cwd or Path.cwd()
-    res = _git(["rev-parse", "--show-toplevel", "--abbrev-ref", "HEAD", "HEAD"], cwd)
+    # --symbolic-full-name applies to every later argument, so it comes last
+    res = _git(["rev-parse", "--show-toplevel", "HEAD", "--symbolic-full-name", "HEAD"], cwd)
     if res is None or not res.stdout:
         return GitState()
     lines = res.stdout.decode(errors="replace").splitlines()
     state = GitState(repo_root=Path(lines[0]) if lines else None)
     if res.returncode != 0 or len(lines) < 3:  # a repository with no commits yet
         return state
-    state.branch = lines[1] if lines[1] != "HEAD" else None
-    state.commit = lines[2]
+    state.commit = lines[1]
+    ref = lines[2]  # "refs/heads/<branch>", or "HEAD" when detached
+    state.branch = ref.removeprefix("refs/heads/") if ref.startswith("refs/heads/") else None
     diff = _git(["diff", "HEAD", "--binary"], cwd)
     if diff is not None and diff.returncode == 0 and diff.stdout:
         state.dirty = True

@@ -70,6 +70,7 @@ class ScriptRun(msgspec.Struct, kw_only=True):
     timestamp: str = ""
     recorded_at: str = ""
     timed_out: bool = False
+    error: str | None = None  # why it did not finish normally (timeout, cancelled)
 
 
 def _enc_hook(obj: Any) -> Any:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import secrets
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -49,7 +49,7 @@ def new_experiment_dir(root: Path | None = None) -> tuple[str, Path]:
     root = root or layout.experiments_dir()
     root.mkdir(parents=True, exist_ok=True)
     for _ in range(100):
-        exp_id = secrets.token_hex(4)
+        exp_id = os.urandom(4).hex()  # not `secrets`: its import costs ~5 ms at every start
         path = root / exp_id
         if (root / layout.ARCHIVED / exp_id).exists():
             continue
@@ -148,9 +148,19 @@ def editing_metadata(exp_dir: Path) -> Iterator[Metadata]:
 # --- config -----------------------------------------------------------------------------
 
 
-def write_config(exp_dir: Path, config: dict[str, Any]) -> None:
-    """config.json (the documented file) plus params.yaml, which yanex 0.6 reads instead."""
+def write_config(exp_dir: Path, config: dict[str, Any], *, legacy: bool = True) -> None:
+    """config.json (the documented file) plus params.yaml, which yanex 0.6 reads instead.
+
+    ``legacy=False`` leaves params.yaml for a later ``write_legacy_params`` call: importing
+    PyYAML costs ~10 ms, which ``yanex run`` spends while the child starts instead of before.
+    """
     fs.atomic_write(exp_dir / layout.CONFIG, encode_pretty(config), fsync=False)
+    if legacy:
+        write_legacy_params(exp_dir, config)
+
+
+def write_legacy_params(exp_dir: Path, config: dict[str, Any]) -> None:
+    """params.yaml: the parameters as yanex 0.6 stores them."""
     import yaml
 
     text = yaml.safe_dump(json_decoder.decode(json_encoder.encode(config)), sort_keys=False)
@@ -182,10 +192,15 @@ def read_config(exp_dir: Path) -> dict[str, Any]:
 
 
 class MetricsWriter:
-    """Appends ``log_metrics`` calls to one experiment's log; amortised O(1) per call."""
+    """Appends ``log_metrics`` calls to one experiment's log; amortised O(1) per call.
+
+    ``flock`` excludes other processes only (it belongs to the open file description, which
+    all threads share), so threads of this process also take ``_thread_lock``.
+    """
 
     def __init__(self, exp_dir: Path) -> None:
         self.exp_dir = exp_dir
+        self._thread_lock = threading.Lock()
         self._fd = fs.open_append(exp_dir / layout.METRICS_LOG)
         self._offset = 0
         self._max_step = -1
@@ -197,14 +212,25 @@ class MetricsWriter:
                 self._seed_from_legacy()
             else:
                 self._catch_up(size)
-        finally:
+        except BaseException:
             self._unlock()
+            self.close()  # e.g. a corrupt legacy metrics.json: do not leak the descriptor
+            raise
+        self._unlock()
 
     def _lock(self) -> None:
-        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        self._thread_lock.acquire()
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._thread_lock.release()
+            raise
 
     def _unlock(self) -> None:
-        fcntl.flock(self._fd, fcntl.LOCK_UN)
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._thread_lock.release()
 
     def _seed_from_legacy(self) -> None:
         """An experiment with metrics.json but no log: the list becomes the base record."""
@@ -245,9 +271,10 @@ class MetricsWriter:
             self._unlock()
 
     def close(self) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
+        with self._thread_lock:
+            if self._fd >= 0:
+                os.close(self._fd)
+                self._fd = -1
 
 
 def _max_step(entries: list[dict[str, Any]]) -> int:
@@ -304,15 +331,16 @@ def replay(entries: list[MetricsLogEntry]) -> list[dict[str, Any]]:
                 else:
                     loose.append(dict(item))
             continue
-        current = steps.get(entry.step)
+        step = entry.step
+        current = steps.get(step)
         if current is None:
-            record = dict(entry.data)
-            record["step"] = entry.step
+            record = entry.data  # freshly decoded and ours: no copy (this loop bounds reads)
+            record["step"] = step
             record["timestamp"] = iso(entry.time)
-            steps[entry.step] = record
+            steps[step] = record
         else:
             current.update(entry.data)
-            current["step"] = entry.step
+            current["step"] = step
             current["last_updated"] = iso(entry.time)
     return loose + list(steps.values())
 

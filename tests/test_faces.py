@@ -1,0 +1,148 @@
+"""The public faces: ``yanex`` and ``yanex.aio`` expose the same Run API with the same
+signatures, ``__all__`` is exact, and ``import yanex`` stays light."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import subprocess
+import sys
+
+import yanex
+import yanex.aio
+import yanex.errors
+
+# Every function of the Run API reference (docs/run-api.md), including those of later issues.
+SPEC_FUNCTIONS = {
+    "get_params",
+    "get_param",
+    "get_cli_args",
+    "is_standalone",
+    "has_context",
+    "log_metrics",
+    "log_results",
+    "copy_artifact",
+    "save_artifact",
+    "load_artifact",
+    "artifact_exists",
+    "list_artifacts",
+    "get_experiment_id",
+    "get_status",
+    "get_metadata",
+    "get_experiment_dir",
+    "get_artifacts_dir",
+    "execute_bash_script",
+    "run_multiple",
+    "create_experiment",
+    "create_context",
+    "completed",
+    "fail",
+    "cancel",
+}
+SPEC_TYPES = {"ExperimentSpec", "ExperimentResult", "ExperimentContextError"}
+# The async face returns these for ``async with`` / ``async for`` rather than being coroutines.
+NOT_COROUTINES = {"create_experiment", "create_context", "as_completed"}
+
+
+def _run_api_names() -> list[str]:
+    return [n for n in yanex.__all__ if inspect.isfunction(getattr(yanex, n))]
+
+
+def test_all_covers_the_spec() -> None:
+    """yanex.__all__ names every function and type of the Run API reference."""
+    assert set(_run_api_names()) >= SPEC_FUNCTIONS
+    assert set(yanex.__all__) >= SPEC_TYPES
+
+
+def test_all_lists_resolvable_public_names() -> None:
+    """Every name in the public __all__ lists resolves, is public, and appears once."""
+    for module in (yanex, yanex.aio, yanex.errors):
+        assert len(module.__all__) == len(set(module.__all__)), module.__name__
+        for name in module.__all__:
+            assert not name.startswith("_")
+            assert getattr(module, name) is not None, f"{module.__name__}.{name}"
+
+
+def test_public_functions_are_all_listed() -> None:
+    """No public function of yanex or yanex.aio is missing from its __all__."""
+    for module in (yanex, yanex.aio):
+        public = {
+            n
+            for n, v in vars(module).items()
+            if inspect.isfunction(v) and not n.startswith("_") and v.__module__ == module.__name__
+        }
+        assert public <= set(module.__all__), module.__name__
+
+
+def test_faces_have_same_names_and_signatures() -> None:
+    """Each Run API function of yanex exists in yanex.aio with an identical signature."""
+    for name in _run_api_names():
+        sync_fn = getattr(yanex, name)
+        async_fn = getattr(yanex.aio, name, None)
+        assert async_fn is not None, f"yanex.aio lacks {name}"
+        assert name in yanex.aio.__all__
+        assert inspect.signature(sync_fn) == inspect.signature(async_fn), name
+
+
+def test_async_face_is_awaitable() -> None:
+    """Every yanex.aio function is a coroutine function, except the context managers and
+    as_completed (an async generator); the blocking face has no coroutine functions."""
+    for name in yanex.aio.__all__:
+        fn = getattr(yanex.aio, name)
+        if name == "as_completed":
+            assert inspect.isasyncgenfunction(fn)
+        elif name in NOT_COROUTINES:
+            assert not inspect.iscoroutinefunction(fn)
+        else:
+            assert inspect.iscoroutinefunction(fn), name
+    for name in _run_api_names():
+        assert not inspect.iscoroutinefunction(getattr(yanex, name)), name
+
+
+def test_errors_derive_from_yanex_error() -> None:
+    """Every exception in yanex.errors derives from YanexError."""
+    for name in yanex.errors.__all__:
+        assert issubclass(getattr(yanex.errors, name), yanex.errors.YanexError)
+    assert yanex.ExperimentContextError is yanex.errors.ExperimentContextError
+
+
+PROBE = """
+import json, sys, threading
+before = set(sys.modules)
+import yanex
+print(json.dumps({"new": sorted(set(sys.modules) - before), "threads": threading.active_count()}))
+"""
+
+HEAVY = ("yanex._cli", "asyncclick", "rich", "pandas", "numpy")
+
+
+def _fresh(code: str) -> dict:
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def test_import_yanex_is_light() -> None:
+    """In a fresh interpreter ``import yanex`` loads no CLI, rich, pandas or numpy and starts
+    no thread."""
+    result = _fresh(PROBE)
+    heavy = [m for m in result["new"] if m.split(".")[0] in HEAVY or m.startswith(HEAVY)]
+    assert heavy == []
+    assert result["threads"] == 1
+
+
+def test_standalone_use_stays_light() -> None:
+    """Standalone calls of the blocking face start no thread and load no heavy module."""
+    code = PROBE.replace(
+        "import yanex\n",
+        "import yanex\nyanex.log_metrics({'a': 1}); yanex.get_params(); yanex.is_standalone()\n",
+    )
+    result = _fresh(code)
+    assert [m for m in result["new"] if m.split(".")[0] in HEAVY or m.startswith(HEAVY)] == []
+    assert result["threads"] == 1
+
+
+def test_import_aio_is_light() -> None:
+    """``import yanex.aio`` loads no CLI, rich, pandas or numpy and starts no thread either."""
+    result = _fresh(PROBE.replace("import yanex\n", "import yanex.aio\n"))
+    assert [m for m in result["new"] if m.split(".")[0] in HEAVY or m.startswith(HEAVY)] == []
+    assert result["threads"] == 1

@@ -1,0 +1,258 @@
+"""The fields ``yanex get`` can read, and how each is read from one experiment.
+
+Kinds decide how values print: ``scalar``, ``list`` (tags, parameter and metric names),
+``complex`` (dicts), ``multiline`` (stdout, stderr, artifacts) and ``lineage`` (dependency
+graphs). ``params.<key>``/``param:<key>``, ``metrics.<key>``/``metric:<key>``,
+``meta:<key>``, ``git.<key>`` and ``environment.<path>`` reach inside.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Callable
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from yanex._core import compare, dependencies, query
+from yanex._store import layout, store
+
+from ._filters import usage_error
+
+SCALARS = {
+    "id", "name", "status", "description", "project", "script_path", "created_at",
+    "started_at", "completed_at", "duration", "error_message", "cancellation_reason",
+    "exit_code", "cli-command", "run-command", "experiment-dir", "artifacts-dir",
+}  # fmt: skip
+LISTS = {"tags", "params", "metrics"}
+MULTILINE = {"stdout", "stderr", "artifacts"}
+LINEAGE = {"upstream", "downstream", "lineage"}
+PREFIXES = ("params.", "param:", "metrics.", "metric:", "meta:", "git.", "environment.")
+_GIT = {"commit_hash": "git_commit", "branch": "git_branch", "dirty": "has_uncommitted_changes"}
+
+
+_KINDS = {
+    **dict.fromkeys(SCALARS, "scalar"),
+    **dict.fromkeys(LISTS, "list"),
+    **dict.fromkeys(MULTILINE, "multiline"),
+    **dict.fromkeys(LINEAGE, "lineage"),
+    "dependencies": "complex",
+}
+
+
+def kind(field: str) -> str:
+    """The kind of ``field``; an unknown field ends the command (exit 2)."""
+    found = _KINDS.get(field)
+    if found is None and any(field.startswith(p) and len(field) > len(p) for p in PREFIXES):
+        found = "scalar"
+    if found is None:
+        usage_error(
+            f"unknown field '{field}' (try id, name, status, tags, params, params.<key>, "
+            "metrics, metrics.<key>, stdout, stderr, artifacts, git.branch; see yanex get --help)"
+        )
+    return found
+
+
+class Source:
+    """One experiment's data, each part read on first use."""
+
+    def __init__(self, rec: query.Record) -> None:
+        self.rec = rec
+
+    @cached_property
+    def meta(self) -> dict[str, Any]:
+        raw = store.read_metadata_raw(self.rec.dir)
+        raw.update(msgspec.to_builtins(store.to_metadata(raw, self.rec.dir)))
+        raw["status"] = self.rec.status
+        return raw
+
+    @cached_property
+    def params(self) -> dict[str, Any]:
+        return store.read_config(self.rec.dir)
+
+    @cached_property
+    def metrics(self) -> dict[str, Any]:
+        return compare.last_values(store.read_metrics(self.rec.dir))
+
+    @cached_property
+    def slots(self) -> dict[str, str]:
+        return dependencies.slots_of(self.rec.dir, self.rec.summary.depends_on)
+
+
+def nested(data: Any, path: str) -> tuple[Any, bool]:
+    """``data["a"]["b"]`` for ``"a.b"``; a key holding the whole dotted path wins."""
+    if isinstance(data, dict) and path in data:
+        return data[path], True
+    for part in path.split("."):
+        if not isinstance(data, dict) or part not in data:
+            return None, False
+        data = data[part]
+    return data, True
+
+
+def value(src: Source, field: str, head: int | None, tail: int | None) -> tuple[Any, bool]:
+    """(value, found) of ``field`` for one experiment."""
+    if field in ("stdout", "stderr"):
+        return read_lines(src.rec.dir / layout.ARTIFACTS / f"{field}.txt", head, tail)
+    special = _SPECIAL.get(field)
+    if special is not None:
+        return special(src)
+    for prefix, reader in _PREFIXED:
+        if field.startswith(prefix):
+            return reader(src, field[len(prefix) :])
+    found, ok = nested(src.meta, field)
+    return found, ok and found is not None
+
+
+def _artifact_list(src: Source) -> tuple[Any, bool]:
+    names = store_artifacts(src.rec.dir)
+    return ("\n".join(names), True) if names else (None, False)
+
+
+Reader = Callable[[Source], tuple[Any, bool]]
+KeyReader = Callable[[Source, str], tuple[Any, bool]]
+
+_SPECIAL: dict[str, Reader] = {
+    "artifacts": _artifact_list,
+    "experiment-dir": lambda src: (str(src.rec.dir), True),
+    "artifacts-dir": lambda src: (str(src.rec.dir / layout.ARTIFACTS), True),
+    "params": lambda src: (sorted(compare.flatten(src.params)), True),
+    "metrics": lambda src: (list(src.metrics), True),
+    "dependencies": lambda src: (src.slots, True),
+    "tags": lambda src: (src.rec.tags, True),
+    "cli-command": lambda src: command_line(src, resolved=False),
+    "run-command": lambda src: command_line(src, resolved=True),
+}
+
+
+def _metric(src: Source, key: str) -> tuple[Any, bool]:
+    return (src.metrics[key], True) if key in src.metrics else (None, False)
+
+
+def _git(src: Source, key: str) -> tuple[Any, bool]:
+    if key in _GIT:
+        found = src.meta.get(_GIT[key])
+        return found, found is not None
+    return nested(src.meta.get("git") or {}, key)
+
+
+def _environment(src: Source, path: str) -> tuple[Any, bool]:
+    if path == "python.version":
+        version = src.meta.get("python_version")
+        return version, version is not None
+    return nested(src.meta.get("environment") or {}, path)
+
+
+def _meta(src: Source, key: str) -> tuple[Any, bool]:
+    return value(src, key, None, None)
+
+
+_PREFIXED: list[tuple[str, KeyReader]] = [
+    ("params.", lambda src, key: nested(src.params, key)),
+    ("param:", lambda src, key: nested(src.params, key)),
+    ("metrics.", _metric),
+    ("metric:", _metric),
+    ("git.", _git),
+    ("environment.", _environment),
+    ("meta:", _meta),
+]
+
+
+def store_artifacts(exp_dir: Path) -> list[str]:
+    from yanex._core import artifacts
+
+    base = exp_dir / layout.ARTIFACTS
+    return [str(base / name) for name in artifacts.list_names(base)]
+
+
+def read_lines(path: Path, head: int | None, tail: int | None) -> tuple[str | None, bool]:
+    """A text file, or its first ``head`` and/or last ``tail`` lines ('...' between)."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return None, False
+    if head is None and tail is None:
+        return path.read_text(encoding="utf-8", errors="replace").rstrip("\n"), True
+    first = _head(path, head) if head else []
+    last = _tail(path, tail, size) if tail else []
+    if head and tail:
+        whole = _head(path, head + tail + 1)
+        if len(whole) <= head + tail:
+            return "\n".join(whole), True
+        return "\n".join([*first, "...", *last]), True
+    return "\n".join(first or last), True
+
+
+def _head(path: Path, n: int) -> list[str]:
+    out = []
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            out.append(line.rstrip("\n"))
+            if len(out) >= n:
+                break
+    return out
+
+
+def _tail(path: Path, n: int, size: int, block: int = 64 * 1024) -> list[str]:
+    """The last ``n`` lines, reading backwards from the end (cheap for huge files)."""
+    data = b""
+    with open(path, "rb") as fh:
+        pos = size
+        while pos > 0 and data.count(b"\n") <= n:
+            step = min(block, pos)
+            pos -= step
+            fh.seek(pos)
+            data = fh.read(step) + data
+    lines = data.decode("utf-8", errors="replace").rstrip("\n").split("\n")
+    return lines[-n:] if data else []
+
+
+def _shell_value(val: Any) -> str:
+    return val if isinstance(val, str) else json.dumps(val)
+
+
+def command_line(src: Source, *, resolved: bool) -> tuple[str | None, bool]:
+    """The ``yanex run`` call that made the experiment, as typed or with values resolved."""
+    cli = src.meta.get("cli_args") or {}
+    script = cli.get("script")
+    if not script:
+        return None, False
+    parts = ["yanex", "run", str(script)]
+    if cli.get("clone_from"):
+        parts += ["--clone-from", str(cli["clone_from"])]
+    for cfg in cli.get("config") or []:
+        parts += ["-c", str(cfg)]
+    deps = [f"{s}={i}" for s, i in src.slots.items()] if resolved else cli.get("depends_on") or []
+    for dep in deps:
+        parts += ["-D", str(dep)]
+    for param in cli.get("param") or []:
+        key = str(param).split("=", 1)[0]
+        current, found = nested(src.params, key)
+        parts += ["-p", f"{key}={_shell_value(current)}" if resolved and found else str(param)]
+    name = src.meta.get("name") if resolved else cli.get("name")
+    if name:
+        parts += ["-n", str(name)]
+    if cli.get("description"):
+        parts += ["-d", str(cli["description"])]
+    for tag in src.rec.tags if resolved else cli.get("tag") or []:
+        parts += ["-t", str(tag)]
+    if not resolved and cli.get("stage"):
+        parts.append("--stage")
+    if not resolved and cli.get("parallel") is not None:
+        parts += ["-j", str(cli["parallel"])]
+    return shlex.join(parts), True
+
+
+def file_size(path: Path) -> str:
+    try:
+        size = float(path.stat().st_size)
+    except OSError:
+        return "?"
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"  # pragma: no cover

@@ -1,0 +1,59 @@
+"""``yanex get stdout|stderr --follow``: stream a running experiment's output as it grows.
+
+Prints what is there (or its last ``--tail`` lines), then polls the file for new bytes
+until the experiment is no longer running (its effective status, so a dead supervisor ends
+the follow too) or the user presses Ctrl+C, which ends it normally.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anyio
+
+from yanex._core import query
+from yanex._models import Status
+from yanex._store import layout
+
+from . import _console, _fields, _render
+
+POLL = 0.2  # seconds between looks at the file and the status
+
+
+def _read_from(path: Path, offset: int) -> tuple[bytes, int]:
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(offset)
+            data = fh.read()
+    except FileNotFoundError:
+        return b"", offset
+    return data, offset + len(data)
+
+
+def _status(rec: query.Record) -> str:
+    try:
+        return query.refresh(rec).status
+    except Exception:  # vanished or unreadable: stop following
+        return "gone"
+
+
+async def follow(rec: query.Record, field: str, tail: int | None) -> None:
+    path = rec.dir / layout.ARTIFACTS / f"{field}.txt"
+    offset = 0
+    if tail is not None:
+        text, _found = _fields.read_lines(path, None, tail)
+        if text:
+            _console.echo(text)
+        offset = path.stat().st_size if path.exists() else 0
+    try:
+        while True:
+            status = _status(rec)
+            data, offset = _read_from(path, offset)
+            if data:
+                _render.raw(data.decode("utf-8", errors="replace"))
+            if status != Status.RUNNING:
+                _console.echo(f"[experiment {status}]", err=True)
+                return
+            await anyio.sleep(POLL)
+    except (KeyboardInterrupt, anyio.get_cancelled_exc_class()):
+        _console.echo("[stopped following]", err=True)

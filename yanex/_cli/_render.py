@@ -1,0 +1,121 @@
+"""Rendering query results: tables in every output format, and the small value formatters.
+
+``emit`` prints one table as the chosen format: ``default`` (a rich table on a terminal,
+aligned plain text otherwise, both through ``_console.table``), ``json`` (the given items),
+``csv`` or ``markdown``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import asyncclick as click
+
+from yanex._store.clock import parse
+from yanex._store.schema import encode_pretty
+
+from . import _console
+
+
+def text(value: Any) -> str:
+    """A cell: '' for None, 'a, b' for lists, JSON for dicts."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(text(v) for v in value)
+    if isinstance(value, dict):
+        return encode_pretty(value).decode().replace("\n", " ").replace("  ", "")
+    return str(value)
+
+
+def when(value: str | None) -> str:
+    """A stored timestamp as local 'YYYY-MM-DD HH:MM:SS'."""
+    dt = parse(value)
+    if dt is None:
+        return value or ""
+    return dt.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def duration(seconds: float | None, *, running: bool = False) -> str:
+    """'850ms', '12.3s', '4m 05s', '2h 03m', '3d 04h'; '+' marks one still running."""
+    if seconds is None:
+        return "-"
+    mark = "+" if running else ""
+    if seconds < 1:
+        return f"{seconds * 1000:.0f}ms{mark}"
+    if seconds < 60:
+        return f"{seconds:.1f}s{mark}"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m {secs:02d}s{mark}"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours}h {minutes:02d}m{mark}"
+    days, hours = divmod(hours, 24)
+    return f"{days}d {hours:02d}h{mark}"
+
+
+def run_seconds(summary: Any, status: str) -> float | None:
+    """How long an experiment ran (so far, when it is running)."""
+    start = parse(summary.started_at)
+    end = parse(summary.completed_at)
+    if start is not None and end is not None:
+        return (end - start).total_seconds()
+    if start is not None and status == "running":
+        return (datetime.now(start.tzinfo) - start).total_seconds()
+    return summary.duration  # type: ignore[no-any-return]
+
+
+def raw(content: str) -> None:
+    """Text exactly as given (no newline added): sweep output for shell substitution."""
+    click.echo(content, nl=False)
+
+
+def json_out(items: Any) -> None:
+    click.echo(encode_pretty(items).decode())
+
+
+def csv_out(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(headers)
+    writer.writerows([[text(c) for c in row] for row in rows])
+    click.echo(buf.getvalue(), nl=False)
+
+
+def _md_cell(value: Any) -> str:
+    return text(value).replace("|", "\\|").replace("\n", " ")
+
+
+def markdown_out(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    lines = ["| " + " | ".join(_md_cell(h) for h in headers) + " |"]
+    lines.append("| " + " | ".join("---" for _ in headers) + " |")
+    lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
+    click.echo("\n".join(lines))
+
+
+def emit(
+    fmt: str,
+    headers: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    items: Any = None,
+    title: str | None = None,
+) -> None:
+    """Print a table in ``fmt``; ``items`` is what json prints (default: rows as dicts)."""
+    if fmt == "json":
+        json_out(items if items is not None else [dict(zip(headers, r, strict=True)) for r in rows])
+    elif fmt == "csv":
+        csv_out(headers, rows)
+    elif fmt == "markdown":
+        markdown_out(headers, rows)
+    else:
+        _console.table(headers, [[text(c) for c in row] for row in rows], title=title)

@@ -1,0 +1,155 @@
+"""``yanex get FIELD [ID]``: one field of one experiment, or of each one the filters select."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import asyncclick as click
+
+from yanex._core import dependencies, query
+
+from . import _console, _fields, _lineage, _render
+from ._filters import (
+    FilterArgs,
+    check_format,
+    filter_options,
+    format_option,
+    latest,
+    pick,
+    select,
+    usage_error,
+)
+
+FIELDS_HELP = """\b
+FIELD is one of:
+  id name status description project tags script_path
+  created_at started_at completed_at duration error_message
+  params            parameter names        params.<key>   a parameter (dot notation)
+  metrics           metric names           metrics.<key>  a metric's last value
+  stdout stderr     output (--head/--tail N, --follow)
+  artifacts         artifact paths, one per line
+  cli-command       the yanex run call as typed
+  run-command       the same with resolved values (reproduces the experiment)
+  experiment-dir artifacts-dir dependencies
+  git.branch git.commit_hash git.dirty   environment.python.version environment.<path>
+  upstream downstream lineage            dependency graphs (--depth N)
+"""
+
+
+def _check_options(field: str, kind: str, fmt: str, *, head: Any, tail: Any, follow: bool) -> None:
+    streams = field in ("stdout", "stderr")
+    if (head is not None or tail is not None or follow) and not streams:
+        usage_error(f"--head, --tail and --follow apply to stdout and stderr, not '{field}'")
+    for flag, n in (("--head", head), ("--tail", tail)):
+        if n is not None and n < 1:
+            usage_error(f"{flag} needs a positive number of lines, not {n}")
+    if follow and (fmt != "default" or head is not None):
+        usage_error("--follow works with the default format and --tail, not --head or -F")
+    if kind == "multiline" and fmt in ("csv", "markdown", "sweep"):
+        usage_error(f"--format {fmt} does not apply to '{field}' (use default or json)")
+
+
+@click.command("get", epilog=FIELDS_HELP)
+@click.argument("field")
+@click.argument("experiment", required=False)
+@filter_options()
+@click.option("--latest", "use_latest", is_flag=True, help="The newest matching experiment.")
+@format_option(sweep=True)
+@click.option("--default", "default", default="[not_found]", help="Shown for missing fields.")
+@click.option("--head", type=int, default=None, help="First N lines of stdout/stderr.")
+@click.option("--tail", type=int, default=None, help="Last N lines of stdout/stderr.")
+@click.option("--follow", "-f", is_flag=True, help="Stream stdout/stderr while it runs.")
+@click.option("--depth", type=int, default=10, help="Lineage depth (default 10).")
+async def command(
+    *,
+    field: str,
+    experiment: str | None,
+    filters: FilterArgs,
+    use_latest: bool,
+    fmt: str,
+    default: str,
+    head: int | None,
+    tail: int | None,
+    follow: bool,
+    depth: int,
+) -> None:
+    """Print FIELD of experiment EXPERIMENT (id, id prefix or name), or of each one the
+    filters select (-F sweep gives a,b,c for shell substitution)."""
+    fmt = check_format(fmt, sweep=True)
+    kind = _fields.kind(field)
+    _check_options(field, kind, fmt, head=head, tail=tail, follow=follow)
+    records = _records(experiment, filters, use_latest)
+    if follow:
+        if len(records) != 1:
+            usage_error("--follow needs one experiment (an id, or --latest)")
+        from ._follow import follow as follow_stream
+
+        await follow_stream(records[0], field, tail)
+        return
+    if kind == "lineage":
+        build = getattr(dependencies, field)
+        _lineage.emit(build(records, depth), [r.id for r in records], fmt)
+        return
+    results = [(r.id, _fields.value(_fields.Source(r), field, head, tail)) for r in records]
+    values = [(i, v if found else _missing(default, kind)) for i, (v, found) in results]
+    _output(field, kind, fmt, values, single=experiment is not None or use_latest)
+
+
+def _records(experiment: str | None, filters: FilterArgs, use_latest: bool) -> list[query.Record]:
+    if experiment is not None and (filters.narrowing() or use_latest):
+        usage_error("give an experiment or filters (or --latest), not both")
+    if experiment is not None:
+        return [pick(experiment, archived=None)]
+    if use_latest:
+        return [latest(filters)]
+    if not filters.narrowing():
+        usage_error("give an experiment (id, prefix or name), --latest, or filters such as -s")
+    return select(filters, archived=None if filters.archived else False)
+
+
+def _missing(default: str, kind: str) -> Any:
+    return default if kind in ("scalar", "complex", "multiline") else []
+
+
+def _csv_cell(value: Any) -> str:
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return ",".join(value)
+    if isinstance(value, (dict, list)):
+        return json.dumps(value)
+    return _render.text(value)
+
+
+def _display(value: Any) -> str:
+    if isinstance(value, dict) and all(isinstance(v, str) for v in value.values()):
+        return " ".join(f"{k}={v}" for k, v in value.items())
+    if isinstance(value, (dict, list)) and any(isinstance(v, (dict, list)) for v in value):
+        return json.dumps(value)
+    return _render.text(value)
+
+
+def _output(field: str, kind: str, fmt: str, values: list[tuple[str, Any]], single: bool) -> None:
+    if fmt == "json":
+        key = field if kind == "multiline" else "value"
+        items = [{"id": i, key: v} for i, v in values]
+        _render.json_out(items[0] if single else items)
+    elif fmt == "csv":
+        _render.csv_out(["ID", field], [(i, _csv_cell(v)) for i, v in values])
+    elif fmt == "markdown":
+        _render.markdown_out(["ID", field], [(i, _display(v)) for i, v in values])
+    elif fmt == "sweep":
+        _render.raw(",".join(_csv_cell(v) for _i, v in values))
+    elif kind == "multiline":
+        _multiline(values, single)
+    else:
+        for exp_id, val in values:
+            shown = _display(val)
+            _console.echo(shown if single or field == "id" else f"{exp_id}: {shown}")
+
+
+def _multiline(values: list[tuple[str, Any]], single: bool) -> None:
+    for n, (exp_id, val) in enumerate(values):
+        if not single:
+            _console.echo(("\n" if n else "") + f"── {exp_id} " + "─" * 40)
+        if val:
+            _console.echo(str(val))

@@ -1,0 +1,95 @@
+"""``yanex list``: the experiments that match the filters, newest first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncclick as click
+
+from yanex._core import query
+
+from . import _console, _render
+from ._filters import FilterArgs, check_format, filter_options, format_option, report_problems
+
+DEFAULT_LIMIT = 10
+CSV_FIELDS = [
+    "id",
+    "name",
+    "project",
+    "status",
+    "tags",
+    "created_at",
+    "started_at",
+    "completed_at",
+    "duration",
+    "script_path",
+    "archived",
+]
+
+
+def item(rec: query.Record) -> dict[str, Any]:
+    """One experiment as the machine-readable formats show it."""
+    s = rec.summary
+    return {
+        "id": rec.id,
+        "name": s.name,
+        "project": s.project,
+        "status": rec.status,
+        "script_path": s.script_path,
+        "tags": rec.tags,
+        "description": s.description,
+        "created_at": s.created_at,
+        "started_at": s.started_at,
+        "completed_at": s.completed_at,
+        "duration": _render.run_seconds(s, rec.status),
+        "error_message": s.error_message,
+        "archived": rec.archived,
+        "experiment_dir": str(rec.dir),
+    }
+
+
+def _row(rec: query.Record, *, with_project: bool) -> list[Any]:
+    s = rec.summary
+    seconds = _render.run_seconds(s, rec.status)
+    row = [
+        rec.id,
+        s.name or "-",
+        rec.status + (" (archived)" if rec.archived else ""),
+        _render.duration(seconds, running=rec.status == "running"),
+        ", ".join(rec.tags) or "-",
+        _render.when(s.started_at) or "-",
+    ]
+    return [*row, s.project or "-"] if with_project else row
+
+
+@click.command("list")
+@filter_options()
+@click.option("--all", "show_all", is_flag=True, help=f"Every match (default: {DEFAULT_LIMIT}).")
+@format_option()
+def command(*, filters: FilterArgs, show_all: bool, fmt: str) -> None:
+    """List experiments, newest first (the last 10 unless --all or --limit).
+
+    By default only the current git repository's project is shown; --global shows all.
+    """
+    fmt = check_format(fmt)
+    limit = filters.limit if filters.limit is not None or show_all else DEFAULT_LIMIT
+    flt = filters.build()
+    flt.limit = None  # count every match, for the "showing N of M" line
+    found = query.select(flt)
+    report_problems(found.problems)
+    total = len(found.records)
+    records = found.records[:limit] if limit is not None else found.records
+    with_project = flt.project is None
+    headers = ["ID", "Name", "Status", "Duration", "Tags", "Started"]
+    headers += ["Project"] if with_project else []
+    if fmt == "default" and not records:
+        scope = f" in project '{flt.project}' (--global shows all)" if flt.project else ""
+        _console.echo(f"No experiments found{scope}.")
+        return
+    if fmt == "csv":
+        _render.csv_out(CSV_FIELDS, [[item(r)[k] for k in CSV_FIELDS] for r in records])
+    else:
+        rows = [_row(r, with_project=with_project) for r in records]
+        _render.emit(fmt, headers, rows, items=[item(r) for r in records])
+    if fmt == "default" and total > len(records):
+        _console.echo(f"Showing {len(records)} of {total} experiments (--all shows every one).")

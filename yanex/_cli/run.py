@@ -1,0 +1,258 @@
+"""``yanex run``: run a script (or a sweep of it, or the staged experiments) as experiments.
+
+Signals: while experiments run, SIGINT (Ctrl-C) and SIGTERM are received by an anyio
+signal receiver task rather than raised as KeyboardInterrupt somewhere in the event loop.
+The first one cancels the run's task group: every running child's process group gets
+SIGINT, then SIGTERM after the grace period, then SIGKILL, and is recorded as cancelled
+before the command exits with 128 + the signal number. A second one kills the children at
+once. The children live in their own sessions, so a terminal's Ctrl-C reaches only us;
+the ``_launch`` watchdog takes them down if we are SIGKILLed.
+"""
+
+from __future__ import annotations
+
+import signal
+from typing import Any
+
+import anyio
+import asyncclick as click
+
+from yanex import _supervise
+from yanex._core import runner
+from yanex.errors import ConfigError, YanexError
+
+from . import _console, _run_view
+
+EPILOG = """\b
+Parameters: config files < YANEX_PARAM_<key> variables (__ nests) < --param.
+Sweeps (several give their cartesian product): list(a, b)  a,b,c  range(stop)
+  range(start, stop[, step])  linspace(start, stop, n)  logspace(start, stop, n)
+Ctrl-C or SIGTERM stops every experiment (SIGINT, SIGTERM, then SIGKILL).
+
+\b
+Examples:
+  yanex run train.py -p lr=0.01 -p model.layers=[64,128]
+  yanex run train.py -c base.yaml -c prod.yaml --tag prod
+  yanex run train.py -p "lr=logspace(-4,-1,4)" -p "bs=32,64" -j 2
+  yanex run train.py --stage -p "seed=range(5)"   then   yanex run --staged -j 0
+  yanex run train.py -p lr=0.1 -- --my-flag      (after --, everything goes to the script)
+"""
+
+
+@click.command(
+    "run",
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    epilog=EPILOG,
+)
+@click.argument("script", required=False)
+@click.option(
+    "-c",
+    "--config",
+    "config",
+    multiple=True,
+    metavar="FILE",
+    help="Config file (YAML, JSON or TOML); repeatable, merged left to right.",
+)
+@click.option(
+    "-p",
+    "--param",
+    "param",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Parameter override, dots nest (model.lr=0.1); sweeps allowed; repeatable.",
+)
+@click.option("--clone-from", metavar="ID", help="Start from the parameters of experiment ID.")
+@click.option("-n", "--name", help="Experiment name.")
+@click.option("-t", "--tag", "tag", multiple=True, help="Tag; repeatable.")
+@click.option("-d", "--description", help="Experiment description.")
+@click.option("--project", help="Project name (default: the git repository's name).")
+@click.option(
+    "-D",
+    "--depends-on",
+    "depends_on",
+    multiple=True,
+    metavar="ID[,ID]",
+    help="Experiment(s) this one depends on; repeatable.",
+)
+@click.option("--dry-run", is_flag=True, help="Show the resolved parameters; run nothing.")
+@click.option("--stage", is_flag=True, help="Create the experiments as staged; run nothing.")
+@click.option("--staged", is_flag=True, help="Run the staged experiments.")
+@click.option(
+    "-j", "--parallel", type=int, metavar="N", help="Run N experiments at a time (0: one per CPU)."
+)
+@click.option(
+    "--timeout",
+    type=float,
+    metavar="SECONDS",
+    help="Stop an experiment after SECONDS and mark it failed.",
+)
+@click.option("--ignore-dirty", is_flag=True, hidden=True)
+@click.pass_context
+async def command(ctx: click.Context, /, **opts: Any) -> None:
+    """Run SCRIPT as a tracked experiment; extra arguments go to the script's sys.argv."""
+    request = _request(opts, list(ctx.args))
+    git = None if request.staged or request.dry_run else runner.GitProbe()
+    try:
+        plan = runner.prepare(request)
+        grace = _supervise.default_grace()
+    except ConfigError as exc:
+        _console.fail(str(exc), _console.EXIT_USAGE)
+    if plan is None and request.dry_run:
+        _dry_run_staged(await anyio.to_thread.run_sync(runner.staged_jobs))
+        return
+    if plan is not None and plan.dry_run:
+        _dry_run(plan)
+        return
+    if plan is not None and plan.stage:
+        _staged_list(await anyio.to_thread.run_sync(runner.stage, plan, git))
+        return
+    try:
+        code = await _run(plan, request, grace, git)
+    except BaseExceptionGroup as group:
+        _raise_single(group)
+        raise
+    raise SystemExit(code)
+
+
+def _request(opts: dict[str, Any], script_args: list[str]) -> runner.Request:
+    cli_args = {
+        "script": opts["script"],
+        "config": list(opts["config"]),
+        "clone_from": opts["clone_from"],
+        "param": list(opts["param"]),
+        "name": opts["name"],
+        "tag": list(opts["tag"]),
+        "description": opts["description"],
+        "depends_on": list(opts["depends_on"]),
+        "dry_run": opts["dry_run"],
+        "stage": opts["stage"],
+        "staged": opts["staged"],
+        "parallel": opts["parallel"],
+        "project": opts["project"],
+        "timeout": opts["timeout"],
+    }
+    return runner.Request(
+        script=opts["script"],
+        script_args=script_args,
+        config_files=list(opts["config"]),
+        params=list(opts["param"]),
+        clone_from=opts["clone_from"],
+        name=opts["name"],
+        tags=list(opts["tag"]),
+        description=opts["description"],
+        project=opts["project"],
+        depends_on=list(opts["depends_on"]),
+        dry_run=opts["dry_run"],
+        stage=opts["stage"],
+        staged=opts["staged"],
+        parallel=opts["parallel"],
+        timeout=opts["timeout"],
+        cli_args=cli_args,
+    )
+
+
+def _dry_run(plan: runner.Plan) -> None:
+    import json
+
+    word = "experiment" if plan.total == 1 else "experiments"
+    _console.echo(f"Dry run: {plan.total} {word} would run (nothing was created)")
+    _console.echo(f"  script: {plan.template.script}")
+    for i, spec in enumerate(plan.children(), 1):
+        label = f" {spec.name}" if spec.name else ""
+        _console.echo(f"  [{i}/{plan.total}]{label}")
+        _console.echo(f"    params: {json.dumps(spec.config, default=str)}")
+
+
+def _dry_run_staged(jobs: list[runner.Job]) -> None:
+    _console.echo(f"Dry run: {len(jobs)} staged experiment(s) would run")
+    for job in jobs:
+        _console.echo(f"  {job.exp_id}  {job.name or ''}".rstrip())
+
+
+def _staged_list(created: list[tuple[str, str | None]]) -> None:
+    word = "experiment" if len(created) == 1 else "experiments"
+    _console.echo(f"Staged {len(created)} {word}:")
+    for exp_id, name in created:
+        _console.echo(f"  {exp_id}  {name or ''}".rstrip())
+    _console.echo("Run them with: yanex run --staged [-j N]")
+
+
+async def _run(
+    plan: runner.Plan | None, request: runner.Request, grace: float, git: runner.GitProbe | None
+) -> int:
+    """Run the plan (or the staged experiments) under the signal watcher; the exit code."""
+    if plan is None:
+        staged = await anyio.to_thread.run_sync(runner.staged_jobs)
+        if not staged:
+            _console.echo("No staged experiments to run.")
+            return 0
+        total, jobs = len(staged), runner.existing_jobs(staged)
+    else:
+        total, jobs = plan.total, runner.new_jobs(plan, git)
+    workers = runner.worker_count(request.parallel, total)
+    view = _run_view.make_view(total, workers)
+    run = runner.Run(total, workers=workers, timeout=request.timeout, grace=grace, observer=view)
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(_mark_stale)  # beside the run: a large store must not delay it
+            signum = await _until_signalled(run, jobs)
+    finally:
+        view.close()
+    _run_view.summary(run, interrupted=signum is not None)
+    if signum is not None:
+        return 128 + signum
+    return 0 if run.ok else _console.EXIT_ERROR
+
+
+async def _mark_stale() -> None:
+    """Experiments left 'running' by a supervisor that died are failed now, and said so."""
+    stale = await anyio.to_thread.run_sync(runner.mark_stale)
+    if stale:
+        _console.echo(
+            f"[yanex] marked {len(stale)} experiment(s) whose supervisor died as failed: "
+            + ", ".join(stale),
+            err=True,
+        )
+
+
+async def _until_signalled(run: runner.Run, jobs: Any) -> int | None:
+    """Execute ``run``; SIGINT/SIGTERM cancel it. Returns the first signal received, if any."""
+    received: list[int] = []
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with anyio.create_task_group() as tg:
+            work = anyio.CancelScope()
+
+            async def watch() -> None:
+                async for signum in signals:
+                    received.append(int(signum))
+                    if len(received) == 1:
+                        name = signal.Signals(signum).name
+                        _console.echo(f"\n[yanex] {name}: stopping the experiments...", err=True)
+                        work.cancel()
+                    else:
+                        run.kill_now()
+
+            tg.start_soon(watch)
+            with work:
+                await run.execute(jobs)
+            tg.cancel_scope.cancel()
+    return received[0] if received else None
+
+
+def _raise_single(group: BaseExceptionGroup[Any]) -> None:
+    """Re-raise a task group's yanex or OS error alone, so the CLI shows one line."""
+    leaves: list[BaseException] = []
+
+    def collect(exc: BaseException) -> None:
+        if isinstance(exc, BaseExceptionGroup):
+            for sub in exc.exceptions:
+                collect(sub)
+        else:
+            leaves.append(exc)
+
+    collect(group)
+    for leaf in leaves:
+        if isinstance(leaf, YanexError | KeyboardInterrupt | SystemExit):
+            raise leaf from None
+        if isinstance(leaf, OSError):
+            _console.fail(str(leaf))

@@ -1,0 +1,181 @@
+"""``yanex show ID``: everything about one experiment on one screen."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import asyncclick as click
+
+from yanex._core import compare, query
+from yanex._store import layout, store
+
+from . import _console, _fields, _render
+from ._filters import FilterArgs, check_format, filter_options, format_option, latest, pick
+from ._filters import usage_error as _usage
+
+METRIC_ROWS = 10
+OUTPUT_LINES = 10
+
+
+def _facts(src: _fields.Source) -> list[tuple[str, Any]]:
+    meta, rec = src.meta, src.rec
+    seconds = _render.run_seconds(rec.summary, rec.status)
+    facts: list[tuple[str, Any]] = [
+        ("Name", meta.get("name") or "(unnamed)"),
+        ("Status", rec.status + (" (archived)" if rec.archived else "")),
+        ("Project", meta.get("project")),
+        ("Directory", str(rec.dir)),
+        ("Script", meta.get("script_path")),
+        ("Arguments", " ".join(meta.get("script_args") or []) or None),
+        ("Created", _render.when(meta.get("created_at"))),
+        ("Started", _render.when(meta.get("started_at"))),
+        ("Ended", _render.when(meta.get("completed_at"))),
+        ("Duration", _render.duration(seconds, running=rec.status == "running")),
+        ("Tags", ", ".join(rec.tags) or None),
+        ("Description", meta.get("description")),
+        ("Depends on", " ".join(f"{k}={v}" for k, v in src.slots.items()) or None),
+    ]
+    return [(k, v) for k, v in facts if v not in (None, "")]
+
+
+def _git_env(meta: dict[str, Any]) -> list[tuple[str, Any]]:
+    dirty = meta.get("has_uncommitted_changes")
+    patch = meta.get("patch_file")
+    env = meta.get("environment") or {}
+    host = meta.get("host") or (env.get("system") or {}).get("hostname")
+    rows = [
+        ("Git branch", meta.get("git_branch")),
+        ("Git commit", meta.get("git_commit")),
+        ("Uncommitted changes", (f"yes ({patch})" if patch else "yes") if dirty else "no"),
+        ("Python", meta.get("python_version")),
+        ("Platform", meta.get("platform")),
+        ("Host", host),
+    ]
+    return [(k, v) for k, v in rows if v not in (None, "")]
+
+
+def _problem(meta: dict[str, Any], status: str) -> list[tuple[str, Any]]:
+    rows = [
+        ("Error", meta.get("error_message")),
+        ("Cancellation", meta.get("cancellation_reason") if status == "cancelled" else None),
+        ("Exit code", meta.get("exit_code")),
+    ]
+    return [(k, v) for k, v in rows if v is not None]
+
+
+def _metric_table(entries: list[dict[str, Any]], only: list[str] | None) -> tuple[list[str], Any]:
+    names = only or compare.metric_names(entries)
+    shown = [e for e in entries if any(n in e for n in names)][-METRIC_ROWS:]
+    headers = ["step", *names]
+    return headers, [[e.get("step"), *(e.get(n) for n in names)] for e in shown]
+
+
+def _section(title: str) -> None:
+    _console.echo()
+    _console.echo(click.style(title, bold=True) if _console.use_rich() else title)
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> None:
+    width = max((len(k) for k, _v in pairs), default=0)
+    for key, val in pairs:
+        _console.echo(f"  {key + ':':<{width + 1}} {_render.text(val)}")
+
+
+def _default(src: _fields.Source, entries: list[dict[str, Any]], only: list[str] | None) -> None:
+    rec = src.rec
+    _console.echo(f"Experiment {rec.id}")
+    _pairs(_facts(src))
+    params = compare.flatten(src.params)
+    _section("Parameters")
+    if params:
+        _pairs(list(params.items()))
+    else:
+        _console.echo("  (none)")
+    headers, rows = _metric_table(entries, only)
+    _section(f"Metrics (last {len(rows)} of {len(entries)} steps)" if entries else "Metrics")
+    if rows:
+        _console.table(headers, [[_render.text(c) for c in row] for row in rows])
+    else:
+        _console.echo("  (none)")
+    names = _fields.store_artifacts(rec.dir)
+    _section("Artifacts")
+    for path in names:
+        _console.echo(f"  {path.split('/artifacts/', 1)[-1]}  ({_fields.file_size(Path(path))})")
+    if not names:
+        _console.echo("  (none)")
+    _section("Environment")
+    _pairs(_git_env(src.meta))
+    problem = _problem(src.meta, rec.status)
+    if problem:
+        _section("Problem")
+        _pairs(problem)
+    _output_tail(rec)
+
+
+def _output_tail(rec: query.Record) -> None:
+    for stream in ("stdout", "stderr"):
+        text, found = _fields.read_lines(
+            rec.dir / layout.ARTIFACTS / f"{stream}.txt", None, OUTPUT_LINES
+        )
+        if found and text:
+            _section(f"Last lines of {stream}")
+            for line in text.split("\n"):
+                _console.echo(f"  {line}")
+
+
+def as_dict(src: _fields.Source, entries: list[dict[str, Any]]) -> dict[str, Any]:
+    out = dict(src.meta)
+    out.update(
+        archived=src.rec.archived,
+        experiment_dir=str(src.rec.dir),
+        params=src.params,
+        metrics=entries,
+        last_metrics=compare.last_values(entries),
+        artifacts=_fields.store_artifacts(src.rec.dir),
+        dependencies=src.slots,
+    )
+    return out
+
+
+def _flat_rows(src: _fields.Source, entries: list[dict[str, Any]]) -> list[tuple[str, Any]]:
+    keys = ["id", "name", "project", "status", "script_path", "created_at", "started_at"]
+    keys += ["completed_at", "duration", "description", "git_branch", "git_commit"]
+    rows: list[tuple[str, Any]] = [(k, src.meta.get(k)) for k in keys]
+    rows += [("tags", ", ".join(src.rec.tags)), ("experiment_dir", str(src.rec.dir))]
+    rows += [(f"params.{k}", v) for k, v in compare.flatten(src.params).items()]
+    rows += [(f"metrics.{k}", v) for k, v in compare.last_values(entries).items()]
+    return rows
+
+
+@click.command("show")
+@click.argument("experiment", required=False)
+@filter_options()
+@click.option("--latest", "use_latest", is_flag=True, help="The newest matching experiment.")
+@click.option("--show-metric", "show_metric", default=None, help="Metrics to show: a,b,c.")
+@format_option()
+def command(
+    *,
+    experiment: str | None,
+    filters: FilterArgs,
+    use_latest: bool,
+    show_metric: str | None,
+    fmt: str,
+) -> None:
+    """Show an experiment (id, unique id prefix or name): metadata, parameters, metrics,
+    artifacts, git and environment, errors, and the end of its output."""
+    fmt = check_format(fmt)
+    if experiment is None and not use_latest:
+        _usage("give an experiment id, id prefix or name, or --latest")
+    if experiment is not None and (use_latest or filters.narrowing()):
+        _usage("give an experiment or --latest with filters, not both")
+    rec = pick(experiment, archived=None) if experiment is not None else latest(filters)
+    src = _fields.Source(rec)
+    entries = store.read_metrics(rec.dir)
+    only = [m.strip() for m in show_metric.split(",") if m.strip()] if show_metric else None
+    if fmt == "json":
+        _render.json_out(as_dict(src, entries))
+    elif fmt in ("csv", "markdown"):
+        _render.emit(fmt, ["field", "value"], _flat_rows(src, entries))
+    else:
+        _default(src, entries, only)

@@ -1,0 +1,195 @@
+"""run_multiple and as_completed: many specs, each run as a tracked child experiment.
+
+Every spec is checked before anything runs (a bad list raises ValueError, a call inside a
+``yanex run`` experiment raises ExperimentContextError). Then ``min(parallel, len(specs))``
+worker tasks take specs from one shared iterator in list order: that keeps "sequential"
+strictly in order on every backend (trio schedules newly started tasks in no fixed order,
+so N tasks queueing on a CapacityLimiter would not) and needs no task per waiting spec.
+
+A spec's experiment record is created when a worker takes it, so cancelling the batch leaves
+no never-started experiments behind. A failure of one experiment, even an unexpected error
+of ours, becomes a ``failed`` result; only cancellation leaves the task group, after every
+running child has been stopped (SIGINT, SIGTERM, SIGKILL) and recorded as cancelled.
+Git facts are captured once per batch: every child runs the same code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import AsyncGenerator, Callable, Iterable, Iterator
+from pathlib import Path
+
+import anyio
+import anyio.to_thread
+
+from yanex import _context, _supervise
+from yanex._models import TERMINAL, ExperimentResult, ExperimentSpec, Status
+from yanex._store import store
+from yanex.errors import ExperimentContextError
+
+from . import child, echo, gitinfo, lifecycle
+
+OnResult = Callable[[int, ExperimentResult], None]
+
+
+def cpu_count() -> int:
+    """CPUs this process may run on (``parallel=0``)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
+def check(
+    experiments: Iterable[ExperimentSpec], parallel: int | None
+) -> tuple[list[ExperimentSpec], int]:
+    """Validate the whole call before anything runs: (the specs, the number of workers)."""
+    if _context.under_cli():
+        raise ExperimentContextError(
+            "run_multiple() cannot be used inside a 'yanex run' experiment: run the "
+            "orchestrating script with python directly (python script.py)"
+        )
+    if isinstance(experiments, (str, bytes, dict)) or not isinstance(experiments, Iterable):
+        raise ValueError("experiments must be a list of yanex.ExperimentSpec")
+    specs = list(experiments)
+    if not specs:
+        raise ValueError("experiments list is empty: give at least one ExperimentSpec")
+    for index, spec in enumerate(specs):
+        if not isinstance(spec, ExperimentSpec):
+            raise ValueError(f"experiments[{index}] is not an ExperimentSpec: {spec!r}")
+        try:
+            spec.validate()
+        except ValueError as exc:
+            raise ValueError(f"invalid ExperimentSpec at index {index}: {exc}") from exc
+    if parallel is None:
+        return specs, 1
+    if isinstance(parallel, bool) or not isinstance(parallel, int) or parallel < 0:
+        raise ValueError(f"parallel must be None, 0 (one per CPU) or a positive int: {parallel!r}")
+    return specs, min(parallel or cpu_count(), len(specs))
+
+
+def _plan(spec: ExperimentSpec) -> child.ChildPlan:
+    return child.ChildPlan(
+        script=Path(spec.script_path or "").resolve(),
+        config=dict(spec.config),
+        script_args=[str(a) for a in spec.script_args],
+        name=spec.name,
+        tags=list(spec.tags),
+        description=spec.description,
+    )
+
+
+class _Batch:
+    """One call of run_multiple: the checked specs and how many run at once."""
+
+    def __init__(self, specs: Iterable[ExperimentSpec], parallel: int | None, verbose: bool):
+        checked, self.workers = check(specs, parallel)
+        self.plans = [_plan(spec) for spec in checked]
+        self.verbose = verbose
+
+    async def run(self, on_result: OnResult) -> None:
+        """Run every plan; ``on_result(index, result)`` as each one finishes."""
+        git = await anyio.to_thread.run_sync(gitinfo.capture)
+        jobs = iter(enumerate(self.plans))
+        progress = echo.Progress(len(self.plans), verbose=self.verbose)
+        interrupted = True
+        try:
+            async with anyio.create_task_group() as tg:
+                for _ in range(self.workers):
+                    tg.start_soon(self._worker, jobs, git, progress, on_result)
+            interrupted = False
+        finally:
+            progress.close(interrupted=interrupted)
+
+    async def _worker(
+        self,
+        jobs: Iterator[tuple[int, child.ChildPlan]],
+        git: gitinfo.GitState,
+        progress: echo.Progress,
+        on_result: OnResult,
+    ) -> None:
+        for index, plan in jobs:
+            result = await self._run_one(plan, git)
+            progress.finished(result)
+            on_result(index, result)
+
+    async def _run_one(self, plan: child.ChildPlan, git: gitinfo.GitState) -> ExperimentResult:
+        exp_id, exp_dir = "unknown", None
+        echoes: dict[str, _supervise.LineSink] = {}
+        try:
+            exp_id, exp_dir = await anyio.to_thread.run_sync(
+                lambda: child.create_record(plan, git=git)
+            )
+            if self.verbose:  # the child's lines on our terminal, tagged with its id
+                echoes = {s: _echo_lines(s, exp_id) for s in ("stdout", "stderr")}
+            return await child.run_child(
+                exp_id, exp_dir, script=plan.script, script_args=plan.script_args,
+                sinks=(lambda _id, stream: [echoes[stream]]) if echoes else None,
+                grace=_supervise.default_grace(),
+            )  # fmt: skip
+        except Exception as exc:  # a failure of ours for one spec is that spec's result
+            message = f"{type(exc).__name__}: {exc}"
+            if exp_dir is not None:
+                await _settle(exp_dir, Status.FAILED, message)
+            return ExperimentResult(exp_id, str(Status.FAILED), message, None, plan.name)
+        except BaseException:  # cancelled: never leave a record of ours running or created
+            if exp_dir is not None:
+                await _settle(exp_dir, Status.CANCELLED, "cancelled before it could run")
+            raise
+        finally:
+            for sink in echoes.values():
+                sink.flush()
+
+
+def _echo_lines(stream: str, exp_id: str) -> _supervise.LineSink:
+    return _supervise.LineSink(echo.TerminalSink(stream), prefix=f"[{exp_id}] ".encode())
+
+
+async def _settle(exp_dir: Path, status: Status, message: str) -> None:
+    """Record ``status`` unless the experiment already ended (shielded: runs on cancel)."""
+
+    def settle() -> None:
+        if store.read_metadata(exp_dir).status not in TERMINAL:
+            lifecycle.finish(exp_dir, status, message=message)
+
+    with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
+        await anyio.to_thread.run_sync(settle)
+
+
+async def run_multiple(
+    specs: Iterable[ExperimentSpec], *, parallel: int | None, verbose: bool
+) -> list[ExperimentResult]:
+    """Run every spec; results in the order of the specs."""
+    batch = _Batch(specs, parallel, verbose)
+    results: list[ExperimentResult | None] = [None] * len(batch.plans)
+
+    def keep(index: int, result: ExperimentResult) -> None:
+        results[index] = result
+
+    await batch.run(keep)
+    return [r for r in results if r is not None]
+
+
+async def as_completed(
+    specs: Iterable[ExperimentSpec], *, parallel: int | None, verbose: bool
+) -> AsyncGenerator[ExperimentResult, None]:
+    """Yield each result as its experiment finishes.
+
+    Leaving the loop early is safe inside ``contextlib.aclosing(...)``: the children still
+    running are then stopped and recorded as cancelled before ``aclosing`` returns.
+    """
+    batch = _Batch(specs, parallel, verbose)
+    send, receive = anyio.create_memory_object_stream[ExperimentResult](len(batch.plans))
+
+    async def produce() -> None:
+        with send:
+            await batch.run(lambda _index, result: send.send_nowait(result))
+
+    async with anyio.create_task_group() as tg, receive:
+        tg.start_soon(produce)
+        async for result in receive:
+            try:
+                yield result
+            except GeneratorExit:  # closed early: stop the rest, then end without an error
+                tg.cancel_scope.cancel()
+                return

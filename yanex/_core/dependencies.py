@@ -1,0 +1,202 @@
+"""Dependencies between experiments: which experiment feeds which, in which slot, in what order.
+
+An experiment's dependencies are read from ``dependencies.json`` (``{"dependencies": {slot:
+id}}``, written by the published yanex 0.6) when it exists, else from ``depends_on`` in its
+metadata, whose entries are ``"slot=id"`` or a bare ``"id"`` (slots ``dep1``, ``dep2``, ...).
+Ids may be unique prefixes. A dependency that no longer exists is left out, with a log
+record, as the published yanex does.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from yanex._store import fs, store
+from yanex._store.schema import json_decoder
+from yanex.errors import YanexError
+
+from . import query
+
+if TYPE_CHECKING:
+    from yanex.results import Experiment
+
+log = logging.getLogger(__name__)
+log.addHandler(logging.NullHandler())
+
+DEPENDENCIES_FILE = "dependencies.json"
+
+
+def parse_entries(entries: Iterable[str] | None) -> dict[str, str]:
+    """slot -> id for ``depends_on`` entries (``"slot=id"`` or ``"id"``)."""
+    out: dict[str, str] = {}
+    for n, entry in enumerate(entries or (), start=1):
+        slot, sep, ref = str(entry).partition("=")
+        if not sep:
+            slot, ref = f"dep{n}", slot
+        slot, ref = slot.strip(), ref.strip()
+        for one in ref.split(","):
+            if one.strip():
+                out[slot if slot not in out else f"{slot}{n}"] = one.strip()
+    return out
+
+
+def slots_of(exp_dir: Path, depends_on: Iterable[str] | None = None) -> dict[str, str]:
+    """slot -> id of the experiment in ``exp_dir``."""
+    raw = fs.read_bytes(exp_dir / DEPENDENCIES_FILE)
+    if raw is not None:
+        try:
+            data = json_decoder.decode(raw)
+        except ValueError:
+            data = None
+        deps = data.get("dependencies") if isinstance(data, dict) else None
+        if isinstance(deps, dict):
+            return {str(k): str(v) for k, v in deps.items()}
+    if depends_on is None:
+        try:
+            depends_on = store.read_metadata(exp_dir).depends_on
+        except YanexError:
+            return {}
+    return parse_entries(depends_on)
+
+
+def _lookup(ref: str) -> query.Record | None:
+    try:
+        return query.resolve(ref, archived=None)
+    except YanexError as exc:
+        log.warning("dependency %s is not available: %s", ref, exc)
+        return None
+
+
+def _deps_of(rec: query.Record) -> list[tuple[str, query.Record]]:
+    """(slot, record) of each dependency of ``rec`` that still exists."""
+    out = []
+    for slot, ref in slots_of(rec.dir, rec.summary.depends_on).items():
+        dep = _lookup(ref)
+        if dep is not None:
+            out.append((slot, dep))
+    return out
+
+
+def ordered(refs: Iterable[str], *, transitive: bool) -> list[query.Record]:
+    """The records ``refs`` name (and with ``transitive`` their dependencies, recursively),
+    each once, every dependency before the experiments that depend on it."""
+    direct = [r for r in (_lookup(ref) for ref in parse_entries(refs).values()) if r]
+    wanted = {r.id for r in direct}
+    done: dict[str, query.Record] = {}
+    visiting: set[str] = set()
+
+    def visit(rec: query.Record) -> None:
+        if rec.id in done or rec.id in visiting:
+            return  # already placed, or a cycle (which a valid store never has)
+        visiting.add(rec.id)
+        for _slot, dep in _deps_of(rec):
+            visit(dep)
+        visiting.discard(rec.id)
+        done[rec.id] = rec
+
+    for rec in direct:
+        visit(rec)
+    return [r for r in done.values() if transitive or r.id in wanted]
+
+
+def resolve(ids: Iterable[str], *, transitive: bool = False) -> list[Experiment]:
+    """Experiment objects for the dependency entries ``ids``, in topological order."""
+    from yanex.results import Experiment
+
+    return [Experiment._from_record(r) for r in ordered(ids, transitive=transitive)]
+
+
+# --- the dependency graph, for lineage ----------------------------------------------------
+
+
+@dataclass
+class Graph:
+    """Experiments and ``(dependency, dependent, slot)`` edges among them."""
+
+    nodes: dict[str, query.Record] = field(default_factory=dict)
+    edges: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def add_edge(self, dep: query.Record, dependent: query.Record, slot: str) -> None:
+        self.nodes.setdefault(dep.id, dep)
+        self.nodes.setdefault(dependent.id, dependent)
+        edge = (dep.id, dependent.id, slot)
+        if edge not in self.edges:
+            self.edges.append(edge)
+
+    def topological_ids(self) -> list[str]:
+        """Node ids, every dependency before its dependents (ties: oldest first)."""
+        parents: dict[str, set[str]] = {n: set() for n in self.nodes}
+        for dep, dependent, _slot in self.edges:
+            parents[dependent].add(dep)
+        out: list[str] = []
+        ready = sorted((n for n, p in parents.items() if not p), key=self._age)
+        while ready:
+            node = ready.pop(0)
+            out.append(node)
+            for dep, dependent, _slot in self.edges:
+                if dep == node and dependent not in out:
+                    parents[dependent].discard(node)
+                    if not parents[dependent] and dependent not in ready:
+                        ready.append(dependent)
+            ready.sort(key=self._age)
+        return out + [n for n in self.nodes if n not in out]  # leftovers only if cyclic
+
+    def _age(self, node: str) -> tuple[float, str]:
+        return (self.nodes[node].created, node)
+
+
+def upstream(targets: list[query.Record], depth: int) -> Graph:
+    graph = Graph(nodes={t.id: t for t in targets})
+    frontier, seen = list(targets), {t.id for t in targets}
+    for _level in range(depth):
+        nxt = []
+        for rec in frontier:
+            for slot, dep in _deps_of(rec):
+                graph.add_edge(dep, rec, slot)
+                if dep.id not in seen:
+                    seen.add(dep.id)
+                    nxt.append(dep)
+        frontier = nxt
+    return graph
+
+
+def downstream(targets: list[query.Record], depth: int) -> Graph:
+    everyone = [r for r in query.scan(archived=None) if isinstance(r, query.Record)]
+    dependents: dict[str, list[tuple[str, query.Record]]] = {}
+    by_id = {r.id: r for r in everyone}
+    for rec in everyone:
+        for slot, ref in slots_of(rec.dir, rec.summary.depends_on).items():
+            dep_id = ref if ref in by_id else _prefix_match(ref, by_id)
+            if dep_id is not None:
+                dependents.setdefault(dep_id, []).append((slot, rec))
+    graph = Graph(nodes={t.id: t for t in targets})
+    frontier, seen = list(targets), {t.id for t in targets}
+    for _level in range(depth):
+        nxt = []
+        for rec in frontier:
+            for slot, child in dependents.get(rec.id, []):
+                graph.add_edge(rec, child, slot)
+                if child.id not in seen:
+                    seen.add(child.id)
+                    nxt.append(child)
+        frontier = nxt
+    return graph
+
+
+def _prefix_match(ref: str, by_id: dict[str, query.Record]) -> str | None:
+    hits = [i for i in by_id if i.startswith(ref.lower())] if ref else []
+    return hits[0] if len(hits) == 1 else None
+
+
+def lineage(targets: list[query.Record], depth: int) -> Graph:
+    graph = upstream(targets, depth)
+    down = downstream(targets, depth)
+    graph.nodes.update(down.nodes)
+    for edge in down.edges:
+        if edge not in graph.edges:
+            graph.edges.append(edge)
+    return graph
