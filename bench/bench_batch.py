@@ -56,16 +56,24 @@ def peak():  # VmHWM: this address space's peak (ru_maxrss would carry the paren
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) * 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+def fixed(run):  # median wall of a command that does nothing: the per-call overhead
+    times = []
+    for _ in range(7):
+        t0 = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - t0)
+    return sorted(times)[3]
 if mode.startswith("baseline"):
     cmd = f"cat {big} > {out}" if mode == "baseline-cat" else f"cat {big} | cat > {out}"
+    t_true = fixed(lambda: subprocess.run(["bash", "-c", "true"], check=True))
     t0 = time.perf_counter()
     subprocess.run(["bash", "-c", cmd], check=True)
     wall = time.perf_counter() - t0
-    print("RESULT " + json.dumps({"wall": wall}), file=sys.stderr)
+    print("RESULT " + json.dumps({"wall": wall, "true": t_true}), file=sys.stderr)
     sys.exit(0)
 import yanex
 with yanex.create_experiment(Path("bench.py")):
-    yanex.execute_bash_script("true", stream_output=False)  # warm: imports, portal, store
+    t_true = fixed(lambda: yanex.execute_bash_script("true", stream_output=False))
     before = peak()
     t0 = time.perf_counter()
     r = yanex.execute_bash_script(f"cat {big}", stream_output=(mode == "stream"))
@@ -75,7 +83,7 @@ with yanex.create_experiment(Path("bench.py")):
     # yanex 0.6.1 returns the lines joined by newlines: one byte short
     assert os.path.getsize(big) - len(r["stdout"]) in (0, 1), len(r["stdout"])
 print("RESULT " + json.dumps({"wall": wall, "peak_rss": rss, "rss_before": before,
-                              "strings": strings}), file=sys.stderr)
+                              "strings": strings, "true": t_true}), file=sys.stderr)
 """
 
 
@@ -151,7 +159,8 @@ def bench_script(pythons: dict[str, Path], repo: Path, root: Path, repeat: int) 
         for mode in ("baseline-cat", "baseline-pipe"):
             runs = [_run(pythons["ours"], SCRIPT, [mode, big], repo, root / "s")
                     for _ in range(repeat)]  # fmt: skip
-            res[mode] = {"wall": round(_median(runs, "wall"), 4)}
+            res[mode] = {"wall": round(_median(runs, "wall"), 4),
+                         "true": round(_median(runs, "true"), 4)}  # fmt: skip
         for mode in ("stream", "quiet"):
             timed: dict[str, list[dict[str, float]]] = {name: [] for name in pythons}
             for _ in range(repeat):
@@ -159,17 +168,21 @@ def bench_script(pythons: dict[str, Path], repo: Path, root: Path, repeat: int) 
                     store = root / f"store-{name}"
                     timed[name].append(_run(python, SCRIPT, [mode, big], repo, store))
             for name in pythons:
-                res[f"{name}-{mode}"] = _script_figures(timed[name], res["baseline-cat"]["wall"])
+                res[f"{name}-{mode}"] = _script_figures(timed[name], res["baseline-cat"])
                 print(f"execute_bash_script {shape} {mode:6} {name}: {res[f'{name}-{mode}']}")
     return out
 
 
-def _script_figures(runs: list[dict[str, float]], cat_wall: float) -> dict[str, float]:
+def _script_figures(runs: list[dict[str, float]], cat: dict[str, float]) -> dict[str, float]:
+    """Wall and RSS figures; vs_cat compares whole calls, vs_cat_data only the part that
+    grows with the output (each side minus its own do-nothing command)."""
     mib = 1024 * 1024
-    wall = _median(runs, "wall")
+    wall, fixed = _median(runs, "wall"), _median(runs, "true")
     return {
         "wall": round(wall, 4),
-        "vs_cat": round(wall / cat_wall, 2),
+        "vs_cat": round(wall / cat["wall"], 2),
+        "fixed": round(fixed, 4),
+        "vs_cat_data": round((wall - fixed) / (cat["wall"] - cat["true"]), 2),
         "peak_rss_mib": round(max(r["peak_rss"] for r in runs) / mib, 1),
         "rss_before_mib": round(max(r["rss_before"] for r in runs) / mib, 1),
         "strings_mib": round(runs[0]["strings"] / mib, 1),

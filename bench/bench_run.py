@@ -3,7 +3,9 @@
 Figures (issue 3): wall time of `yanex run noop.py`; total time of a 32-experiment sweep of a
 noop script at -j 2; peak RSS of the supervising `yanex` process (VmHWM sampled from
 /proc/<pid>/status, its children excluded) at 32 and 500 experiments; a child writing 200 MB
-to stdout: captured completely, supervisor RSS.
+to stdout: captured completely, supervisor RSS. The noop script is an empty file (`pass`);
+the same two timings are repeated with a "tracked" noop (`import yanex; yanex.get_params()`,
+what every real script does) and in a dirty tree (an uncommitted edit: a patch per run).
 
 Every command runs in a fresh store, from a clean git repository holding the scripts, with
 output to /dev/null, and with bytecode caching on (PYTHONDONTWRITEBYTECODE unset) as on a
@@ -31,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import BENCH, REPO, machine, published_bin, save
 
 NOOP = "pass\n"
+TRACKED = "import yanex\nyanex.get_params()\n"  # the smallest script that uses yanex
 SPEW = """
 import sys
 block = (b"y" * 1023 + b"\\n") * 1024
@@ -67,12 +70,22 @@ def workspace() -> Path:
     """A clean git repository with the scripts, in a temporary directory."""
     root = Path(tempfile.mkdtemp(prefix="yanex-bench-run-"))
     (root / "noop.py").write_text(NOOP)
+    (root / "tracked.py").write_text(TRACKED)
     (root / "spew.py").write_text(SPEW)
     git = ["git", "-c", "user.email=b@b", "-c", "user.name=bench"]
     subprocess.run([*git, "init", "-q"], cwd=root, check=True)
     subprocess.run([*git, "add", "."], cwd=root, check=True)
     subprocess.run([*git, "commit", "-qm", "bench"], cwd=root, check=True)
     return root
+
+
+def dirty_copy(root: Path) -> Path:
+    """The workspace with an uncommitted change: each experiment then stores a git patch
+    (and yanex 0.6.1 scans it for secrets), the usual state of a researcher's tree."""
+    dirty = root / "dirty"
+    subprocess.run(["git", "clone", "-q", str(root), str(dirty)], check=True)
+    (dirty / "noop.py").write_text(NOOP + "# an uncommitted edit\n" * 50)
+    return dirty
 
 
 def environment(store: Path) -> dict[str, str]:
@@ -116,20 +129,24 @@ def yanex_cmd(bin_dir: Path, *args: str) -> list[str]:
     return [str(bin_dir / "yanex"), "run", *args]
 
 
-def noop_wall(bins: dict[str, Path], root: Path, repeat: int = 9) -> dict[str, float]:
+def noop_wall(
+    bins: dict[str, Path], root: Path, repeat: int = 9, script: str = "noop.py"
+) -> dict[str, float]:
     times: dict[str, list[float]] = {name: [] for name in bins}
     for name, bin_dir in bins.items():  # warm-up: bytecode caches, page cache
-        measure(yanex_cmd(bin_dir, "noop.py"), root, fresh_store(root, name))
+        measure(yanex_cmd(bin_dir, script), root, fresh_store(root, name))
     for _ in range(repeat):
         for name, bin_dir in bins.items():
-            times[name].append(measure(yanex_cmd(bin_dir, "noop.py"), root,
+            times[name].append(measure(yanex_cmd(bin_dir, script), root,
                                        fresh_store(root, name))[0])
     return {name: statistics.median(values) for name, values in times.items()}
 
 
-def sweep(bin_dir: Path, root: Path, count: int, label: str) -> tuple[float, int]:
+def sweep(
+    bin_dir: Path, root: Path, count: int, label: str, script: str = "noop.py"
+) -> tuple[float, int]:
     store = fresh_store(root, label)
-    wall, peak = measure(yanex_cmd(bin_dir, "noop.py", "--param", f"i=range({count})",
+    wall, peak = measure(yanex_cmd(bin_dir, script, "--param", f"i=range({count})",
                                    "--parallel", "2"), root, store)
     statuses = [p.read_text().count('"completed"') > 0 for p in store.glob("*/metadata.json")]
     if len(statuses) != count or not all(statuses):
@@ -170,6 +187,13 @@ def main() -> None:
     print(f"noop: {noop}", flush=True)
     sweep_figures = sweeps(bins, root, quick)
     print(f"sweeps: {sweep_figures}", flush=True)
+    tracked_noop = noop_wall(bins, root, repeat=5, script="tracked.py")
+    tracked_sweep = {name: sweep(b, root, 32, name, "tracked.py")[0] for name, b in bins.items()}
+    print(f"tracked script: noop {tracked_noop}, sweep32 {tracked_sweep}", flush=True)
+    dirty = dirty_copy(root)
+    dirty_noop = noop_wall(bins, dirty, repeat=5)
+    dirty_sweep = {name: sweep(b, dirty, 32, name)[0] for name, b in bins.items()}
+    print(f"dirty tree: noop {dirty_noop}, sweep32 {dirty_sweep}", flush=True)
     spew_figures = spew(bins, root)
     ours, published = sweep_figures["ours"], sweep_figures["published"]
     data: dict[str, object] = {
@@ -178,6 +202,18 @@ def main() -> None:
         "sweep": sweep_figures,
         "sweep32_ratio": ours["sweep32_s"] / published["sweep32_s"],
         "stdout_200mb": spew_figures,
+        "tracked_script": {
+            "noop_wall_s": tracked_noop,
+            "noop_ratio": tracked_noop["ours"] / tracked_noop["published"],
+            "sweep32_s": tracked_sweep,
+            "sweep32_ratio": tracked_sweep["ours"] / tracked_sweep["published"],
+        },
+        "dirty_tree": {
+            "noop_wall_s": dirty_noop,
+            "noop_ratio": dirty_noop["ours"] / dirty_noop["published"],
+            "sweep32_s": dirty_sweep,
+            "sweep32_ratio": dirty_sweep["ours"] / dirty_sweep["published"],
+        },
         "targets": {
             "noop_ratio<=1/3": noop["ours"] / noop["published"] <= 1 / 3,
             "sweep32_ratio<=1/3": ours["sweep32_s"] / published["sweep32_s"] <= 1 / 3,

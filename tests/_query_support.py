@@ -54,11 +54,9 @@ def patch(exp_id: str, **facts: Any) -> None:
     """Overwrite metadata fields of a stored experiment (test setup only)."""
     path = store_root() / exp_id / "metadata.json"
     meta = json.loads(path.read_text())
+    aliases = {"created": "created_at", "started": "started_at", "ended": "completed_at"}
     for key, value in facts.items():
-        key = {"created": "created_at", "started": "started_at", "ended": "completed_at"}.get(
-            key, key
-        )
-        meta[key] = stamp(value) if isinstance(value, datetime) else value
+        meta[aliases.get(key, key)] = stamp(value) if isinstance(value, datetime) else value
     path.write_text(json.dumps(meta, indent=2))
 
 
@@ -88,3 +86,13 @@ def copy_061_store() -> list[str]:
         shutil.copytree(src, root / src.name)
         ids.append(src.name)
     return ids
+
+
+def assert_error(res: subprocess.CompletedProcess[str], code: int, *words: str) -> None:
+    """The command failed with ``code`` and exactly one 'Error:' line, no traceback."""
+    errors = [line for line in res.stderr.splitlines() if line.startswith("Error:")]
+    assert res.returncode == code, (res.returncode, res.stdout, res.stderr)
+    assert len(errors) == 1, res.stderr
+    assert "Traceback" not in res.stderr
+    for word in words:
+        assert word in errors[0], errors[0]

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 import yanex.results as yr
-from yanex.errors import InvalidFilterError
 from tests._query_support import ago, dead_pid, make, mark_running, patch, store_root
+from yanex.errors import InvalidFilterError
 
 
 def ids(experiments) -> list[str]:

@@ -8,11 +8,15 @@ The async face with the same names is ``yanex.aio``; the query face is ``yanex.r
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+# Not ``from typing import ...``: on a bare interpreter typing (and the re it pulls in) is
+# most of what importing this module would cost. Annotations here are never evaluated, and
+# type checkers treat any name TYPE_CHECKING as true.
+TYPE_CHECKING = False
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from pathlib import Path
+    from typing import Any
 
     from yanex._core.experiment import ExperimentContext
     from yanex._models import ExperimentResult, ExperimentSpec, Status

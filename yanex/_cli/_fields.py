@@ -17,7 +17,7 @@ from typing import Any
 
 import msgspec
 
-from yanex._core import compare, dependencies, query
+from yanex._core import compare, query
 from yanex._store import layout, store
 
 from ._filters import usage_error
@@ -79,6 +79,8 @@ class Source:
 
     @cached_property
     def slots(self) -> dict[str, str]:
+        from yanex._core import dependencies
+
         return dependencies.slots_of(self.rec.dir, self.rec.summary.depends_on)
 
 
@@ -177,7 +179,7 @@ def read_lines(path: Path, head: int | None, tail: int | None) -> tuple[str | No
     if head is None and tail is None:
         return path.read_text(encoding="utf-8", errors="replace").rstrip("\n"), True
     first = _head(path, head) if head else []
-    last = _tail(path, tail, size) if tail else []
+    last = tail_lines(path, tail, size) if tail else []
     if head and tail:
         whole = _head(path, head + tail + 1)
         if len(whole) <= head + tail:
@@ -196,8 +198,8 @@ def _head(path: Path, n: int) -> list[str]:
     return out
 
 
-def _tail(path: Path, n: int, size: int, block: int = 64 * 1024) -> list[str]:
-    """The last ``n`` lines, reading backwards from the end (cheap for huge files)."""
+def tail_lines(path: Path, n: int, size: int, block: int = 64 * 1024) -> list[str]:
+    """The last ``n`` lines of the first ``size`` bytes, read backwards (cheap for huge files)."""
     data = b""
     with open(path, "rb") as fh:
         pos = size

@@ -1,7 +1,7 @@
 """Options shared by the query commands: filters, output format, selection and confirmation.
 
 ``filter_options`` adds the documented filter flags and hands the command one
-``FilterArgs``; ``FilterArgs.build`` turns them into ``query.Filters`` (default scope: the
+``FilterArgs``; ``FilterArgs.build`` turns them into ``filters.Filters`` (default scope: the
 current git repository's project). Bad values end the command with one ``Error:`` line and
 exit code 2; an ambiguous id prefix or name lists its candidates and exits 1.
 """
@@ -16,6 +16,7 @@ from typing import Any, NoReturn, TypeVar
 import asyncclick as click
 
 from yanex._core import query
+from yanex._core.filters import Filters
 from yanex.errors import AmbiguousExperimentError, InvalidFilterError
 
 from . import _console
@@ -55,10 +56,10 @@ class FilterArgs:
             self.ids or self.status or self.tags or self.script or any(t is not None for t in times)
         ) or (self.name is not None)
 
-    def build(self, *, archived: bool | None = None, limit: int | None = None) -> query.Filters:
-        """``query.Filters`` for these flags; ``archived`` overrides the -a flag's meaning."""
+    def build(self, *, archived: bool | None = None, limit: int | None = None) -> Filters:
+        """``filters.Filters`` for these flags; ``archived`` overrides the -a flag's meaning."""
         try:
-            return query.Filters.build(
+            return Filters.build(
                 ids=list(self.ids) or None,
                 status=list(self.status) or None,
                 name=self.name,

@@ -41,10 +41,10 @@ async def follow(rec: query.Record, field: str, tail: int | None) -> None:
     path = rec.dir / layout.ARTIFACTS / f"{field}.txt"
     offset = 0
     if tail is not None:
-        text, _found = _fields.read_lines(path, None, tail)
-        if text:
-            _console.echo(text)
-        offset = path.stat().st_size if path.exists() else 0
+        offset = path.stat().st_size if path.exists() else 0  # before reading: no gap
+        lines = _fields.tail_lines(path, tail, offset) if offset else []
+        if lines:
+            _console.echo("\n".join(lines))
     try:
         while True:
             status = _status(rec)

@@ -10,7 +10,7 @@ from . import _bulk, _console
 from ._filters import FilterArgs, check_format, confirm, filter_options, format_option, targets
 
 
-@click.command("archive")
+@click.command("archive", short_help="Move experiments into the archive.")
 @click.argument("experiments", nargs=-1)
 @filter_options(archived_help="(Ignored: archived experiments cannot be archived again.)")
 @click.option("--force", is_flag=True, help="Do not ask for confirmation.")

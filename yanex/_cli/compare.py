@@ -63,7 +63,7 @@ def _csv(cmp: _compare.Comparison) -> tuple[list[str], list[list[Any]]]:
     return headers, rows
 
 
-@click.command("compare")
+@click.command("compare", short_help="Compare experiments' parameters and metrics.")
 @click.argument("experiments", nargs=-1)
 @filter_options()
 @click.option("--param", "--params", "params", multiple=True, help="Parameter columns: a,b.")

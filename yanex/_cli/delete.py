@@ -10,7 +10,7 @@ from . import _bulk, _console
 from ._filters import FilterArgs, check_format, confirm, filter_options, format_option, targets
 
 
-@click.command("delete")
+@click.command("delete", short_help="Delete experiments for good.")
 @click.argument("experiments", nargs=-1)
 @filter_options(archived_help="Delete archived experiments (default: active ones).")
 @click.option("--force", is_flag=True, help="Do not ask for confirmation.")

@@ -7,9 +7,9 @@ from typing import Any
 
 import asyncclick as click
 
-from yanex._core import dependencies, query
+from yanex._core import query
 
-from . import _console, _fields, _lineage, _render
+from . import _console, _fields, _render
 from ._filters import (
     FilterArgs,
     check_format,
@@ -50,7 +50,9 @@ def _check_options(field: str, kind: str, fmt: str, *, head: Any, tail: Any, fol
         usage_error(f"--format {fmt} does not apply to '{field}' (use default or json)")
 
 
-@click.command("get", epilog=FIELDS_HELP)
+@click.command(
+    "get", short_help="Print one field of experiments (for scripts).", epilog=FIELDS_HELP
+)
 @click.argument("field")
 @click.argument("experiment", required=False)
 @filter_options()
@@ -88,6 +90,10 @@ async def command(
         await follow_stream(records[0], field, tail)
         return
     if kind == "lineage":
+        from yanex._core import dependencies
+
+        from . import _lineage
+
         build = getattr(dependencies, field)
         _lineage.emit(build(records, depth), [r.id for r in records], fmt)
         return

@@ -62,7 +62,7 @@ def _row(rec: query.Record, *, with_project: bool) -> list[Any]:
     return [*row, s.project or "-"] if with_project else row
 
 
-@click.command("list")
+@click.command("list", short_help="List experiments, newest first.")
 @filter_options()
 @click.option("--all", "show_all", is_flag=True, help=f"Every match (default: {DEFAULT_LIMIT}).")
 @format_option()

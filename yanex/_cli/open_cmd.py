@@ -43,7 +43,7 @@ async def _open(path: Path) -> bool:
     return outcome.returncode == 0
 
 
-@click.command("open")
+@click.command("open", short_help="Open an experiment's folder.")
 @click.argument("experiments", nargs=-1)
 @filter_options()
 @click.option("--latest", "use_latest", is_flag=True, help="The newest matching experiment.")

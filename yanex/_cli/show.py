@@ -148,7 +148,7 @@ def _flat_rows(src: _fields.Source, entries: list[dict[str, Any]]) -> list[tuple
     return rows
 
 
-@click.command("show")
+@click.command("show", short_help="Show everything about one experiment.")
 @click.argument("experiment", required=False)
 @filter_options()
 @click.option("--latest", "use_latest", is_flag=True, help="The newest matching experiment.")

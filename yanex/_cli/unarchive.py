@@ -10,7 +10,7 @@ from . import _bulk, _console
 from ._filters import FilterArgs, check_format, confirm, filter_options, format_option, targets
 
 
-@click.command("unarchive")
+@click.command("unarchive", short_help="Restore archived experiments.")
 @click.argument("experiments", nargs=-1)
 @filter_options(archived_help="(Implied: only archived experiments are considered.)")
 @click.option("--force", is_flag=True, help="Do not ask for confirmation.")

@@ -19,7 +19,7 @@ from ._filters import (
 )
 
 
-@click.command("update")
+@click.command("update", short_help="Change names, descriptions, projects, statuses, tags.")
 @click.argument("experiments", nargs=-1)
 @filter_options(archived_help="Include archived experiments.")
 @click.option("--set-name", default=None, help='New name ("" clears it).')

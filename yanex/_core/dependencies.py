@@ -145,7 +145,7 @@ class Graph:
             ready.sort(key=self._age)
         return out + [n for n in self.nodes if n not in out]  # leftovers only if cyclic
 
-    def _age(self, node: str) -> tuple[float, str]:
+    def _age(self, node: str) -> tuple[str, str]:
         return (self.nodes[node].created, node)
 
 

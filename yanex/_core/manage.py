@@ -29,6 +29,7 @@ from yanex._store.schema import Metadata
 from yanex.errors import InvalidFilterError, StorageError
 
 from . import lifecycle, query
+from .filters import STATUSES
 
 
 def _root_of(rec: query.Record) -> Path:
@@ -147,9 +148,9 @@ class Changes:
         return all(v is None for v in fields) and not self.add_tags and not self.remove_tags
 
     def validate(self) -> None:
-        if self.status is not None and self.status not in query.STATUSES:
+        if self.status is not None and self.status not in STATUSES:
             raise InvalidFilterError(
-                f"unknown status {self.status!r} (choose from {', '.join(query.STATUSES)})"
+                f"unknown status {self.status!r} (choose from {', '.join(STATUSES)})"
             )
         for tag in (*self.add_tags, *self.remove_tags):
             if not isinstance(tag, str) or not tag.strip():

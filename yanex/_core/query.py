@@ -1,4 +1,4 @@
-"""Finding experiments: filters, the store scan, ordering, and selection by id, prefix or name.
+"""Finding experiments: the store scan, ordering, and selection by id, prefix or name.
 
 There is no index. A listing reads each ``metadata.json`` once with a decoder for just the
 fields a listing needs (unknown fields, such as the large ``environment`` block, are skipped
@@ -8,33 +8,29 @@ them, so it could save little more than that decoding. A corrupt ``metadata.json
 reported as a problem and skipped; it never stops a listing.
 
 Selection (``resolve``) takes a full id, a unique id prefix or an exact name, in that order.
+What a listing keeps is decided by ``filters.Filters``.
 """
 
 from __future__ import annotations
 
-import fnmatch
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import msgspec
 
 from yanex._models import Status
-from yanex._store import layout, store
-from yanex._store.clock import to_unix
+from yanex._store import clock, layout, store
 from yanex.errors import (
     AmbiguousExperimentError,
     CorruptFileError,
     ExperimentNotFoundError,
-    InvalidFilterError,
     StorageError,
 )
 
-from . import lifecycle, timespec
-
-STATUSES = tuple(s.value for s in Status)
+from . import lifecycle
+from .filters import Filters
 
 
 class Summary(msgspec.Struct, kw_only=True):
@@ -67,7 +63,7 @@ class Record:
     archived: bool
     summary: Summary
     status: str  # effective: a stale 'running' experiment reads 'failed'
-    created: float  # sort key (unix time)
+    created: str  # sort key: creation time as sortable text (see sort_key)
 
     @property
     def dir(self) -> Path:
@@ -96,146 +92,6 @@ class Selection:
     problems: list[Problem] = field(default_factory=list)
 
 
-# --- filters ------------------------------------------------------------------------------
-
-
-@dataclass
-class Filters:
-    """What to select. ``archived``: False = active only, True = archived only, None = both."""
-
-    ids: list[str] | None = None
-    status: list[str] | None = None
-    name: str | None = None
-    tags: list[str] | None = None
-    project: str | None = None
-    script_pattern: str | None = None
-    started_after: float | None = None
-    started_before: float | None = None
-    ended_after: float | None = None
-    ended_before: float | None = None
-    archived: bool | None = False
-    limit: int | None = None
-
-    @classmethod
-    def build(cls, **given: Any) -> Filters:
-        """Filters from user values (strings, lists, datetimes, time phrases), validated."""
-        unknown = sorted(set(given) - _FILTER_KEYS)
-        if unknown:
-            known = ", ".join(sorted(_FILTER_KEYS))
-            raise InvalidFilterError(f"unknown filter {unknown[0]!r} (known: {known})")
-        out = cls(archived=given.get("archived", False))
-        out.ids = _id_list(given.get("ids"))
-        out.status = _statuses(given.get("status"))
-        out.name = given.get("name")
-        out.tags = _str_list(given.get("tags"), "tags")
-        out.project = given.get("project")
-        out.script_pattern = given.get("script_pattern")
-        for key in ("started_after", "started_before", "ended_after", "ended_before"):
-            value = given.get(key)
-            if value is not None:
-                setattr(out, key, timespec.parse(value).timestamp())
-        out.limit = _limit(given.get("limit"))
-        return out
-
-    def matches(self, rec: Record) -> bool:
-        s = rec.summary
-        return (
-            (self.status is None or rec.status in self.status)
-            and (self.ids is None or any(rec.id.startswith(i) for i in self.ids))
-            and (not self.tags or set(self.tags).issubset(s.tags or ()))
-            and (self.project is None or s.project == self.project)
-            and (self.name is None or _name_matches(s.name, self.name))
-            and (self.script_pattern is None or _script_matches(s.script_path, self))
-            and self._times_match(s)
-        )
-
-    def _times_match(self, s: Summary) -> bool:
-        if self.started_after is not None or self.started_before is not None:
-            start = to_unix(s.started_at)
-            if start is None or not _within(start, self.started_after, self.started_before):
-                return False
-        if self.ended_after is not None or self.ended_before is not None:
-            end = to_unix(s.completed_at)
-            if end is None or not _within(end, self.ended_after, self.ended_before):
-                return False
-        return True
-
-
-_FILTER_KEYS = frozenset(
-    {
-        "ids",
-        "status",
-        "name",
-        "tags",
-        "project",
-        "script_pattern",
-        "started_after",
-        "started_before",
-        "ended_after",
-        "ended_before",
-        "archived",
-        "limit",
-    }
-)
-
-
-def _within(value: float, after: float | None, before: float | None) -> bool:
-    return (after is None or value >= after) and (before is None or value <= before)
-
-
-def _name_matches(name: str | None, pattern: str) -> bool:
-    if pattern == "":
-        return not name  # "" selects unnamed experiments
-    return name is not None and fnmatch.fnmatchcase(name.lower(), pattern.lower())
-
-
-def _script_matches(script: str | None, flt: Filters) -> bool:
-    pattern = (flt.script_pattern or "").lower()
-    if not script:
-        return False
-    base = script.replace("\\", "/").rsplit("/", 1)[-1].lower()
-    stem = base[:-3] if base.endswith(".py") else base
-    return fnmatch.fnmatchcase(base, pattern) or fnmatch.fnmatchcase(stem, pattern)
-
-
-def _str_list(value: Any, what: str) -> list[str] | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, Iterable) and all(isinstance(v, str) for v in value):
-        return list(value)
-    raise InvalidFilterError(f"{what} must be a string or a list of strings")
-
-
-def _id_list(value: Any) -> list[str] | None:
-    ids = _str_list(value, "ids")
-    if ids is None:
-        return None
-    out = [i.strip().lower() for part in ids for i in part.split(",") if i.strip()]
-    return out
-
-
-def _statuses(value: Any) -> list[str] | None:
-    statuses = _str_list(value, "status")
-    if statuses is None:
-        return None
-    for status in statuses:
-        if status not in STATUSES:
-            raise InvalidFilterError(
-                f"unknown status {status!r} (choose from {', '.join(STATUSES)})"
-            )
-    return statuses
-
-
-def _limit(value: Any) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InvalidFilterError(f"limit must be a non-negative integer, not {value!r}")
-    return value
-
-
 # --- reading the store --------------------------------------------------------------------
 
 
@@ -260,6 +116,36 @@ def _ids_in(base: str) -> list[str]:
         return []
 
 
+def _read(path: str) -> bytes | None:
+    """A whole small file via raw os calls (cheaper than open() for 10,000 files)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    try:
+        chunks = []
+        while chunk := os.read(fd, 65536):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def sort_key(stamp: str | None) -> str:
+    """A stored timestamp as text that sorts in time order.
+
+    Timestamps in UTC (``...Z``, ``+00:00`` or naive, as yanex 0.6 writes them) already do
+    once their fraction has six digits; only others are parsed and rewritten.
+    """
+    if not stamp:
+        return ""
+    body = stamp.removesuffix("Z").removesuffix("+00:00")
+    if len(body) >= 19 and body[10] == "T" and not any(c in body[19:] for c in "+-"):
+        return body + ".000000" if len(body) == 19 else body[:26].ljust(26, "0")
+    dt = clock.parse(stamp)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.%f") if dt is not None else stamp
+
+
 def load_record(base: str, exp_id: str, archived: bool) -> Record | None:
     """The record of ``base/exp_id``; None when it holds no metadata (still being created).
 
@@ -267,12 +153,11 @@ def load_record(base: str, exp_id: str, archived: bool) -> Record | None:
     """
     path = f"{base}/{exp_id}/{layout.METADATA}"
     try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except (FileNotFoundError, NotADirectoryError):
-        return None
+        data = _read(path)
     except OSError as exc:
         raise CorruptFileError(f"cannot read {path}: {exc.strerror}") from exc
+    if data is None:
+        return None
     try:
         summary = _summary_decoder.decode(data)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
@@ -280,7 +165,7 @@ def load_record(base: str, exp_id: str, archived: bool) -> Record | None:
     status = summary.status
     if status == Status.RUNNING:
         status = _effective_status(Path(base, exp_id))
-    created = to_unix(summary.created_at) or to_unix(summary.started_at) or 0.0
+    created = sort_key(summary.created_at or summary.started_at)
     return Record(exp_id, base, archived, summary, status, created)
 
 
@@ -387,7 +272,7 @@ def _by_prefix(root: Path, prefix: str, archived: bool | None) -> Record | None:
                 rec = load_record(base, exp_id, is_archived)
             except CorruptFileError as exc:  # still a candidate, by its id
                 broken.append(exc)
-                rec = Record(exp_id, base, is_archived, Summary(id=exp_id), "unreadable", 0.0)
+                rec = Record(exp_id, base, is_archived, Summary(id=exp_id), "unreadable", "")
             if rec is not None:
                 records.append(rec)
     if len(records) > 1:
@@ -430,4 +315,3 @@ def refresh(rec: Record) -> Record:
             raise CorruptFileError(item.message)
         return item
     raise ExperimentNotFoundError(f"experiment '{rec.id}' not found")
-

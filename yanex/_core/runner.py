@@ -33,7 +33,7 @@ from yanex._models import ExperimentResult, Status
 from yanex._store import fs, layout, store
 from yanex.errors import ConfigError, YanexError
 
-from . import child, gitinfo, lifecycle, params
+from . import child, gitinfo, lifecycle, params, sweeps
 
 SWEEP_TAG = "sweep"
 
@@ -72,10 +72,10 @@ class Plan:
     stage: bool = False
 
     def children(self) -> Iterator[child.ChildPlan]:
-        for point, swept in params.expand(self.params):
+        for point, swept in sweeps.expand(self.params):
             plan = child.ChildPlan(**{**vars(self.template), "config": point})
             plan.tags = list(self.template.tags)
-            plan.name = params.point_name(self.template.name, swept) if swept else plan.name
+            plan.name = sweeps.point_name(self.template.name, swept) if swept else plan.name
             yield plan
 
 
@@ -114,8 +114,8 @@ def prepare(req: Request) -> Plan | None:
             "--parallel cannot be used with --stage: stage first, then run "
             "'yanex run --staged --parallel N'"
         )
-    total = params.count(resolved.params)
-    sweep = bool(params.sweep_paths(resolved.params))
+    total = sweeps.count(resolved.params)
+    sweep = bool(sweeps.sweep_paths(resolved.params))
     tags = list(req.tags) or list(defaults.get("tag", []))
     if sweep and SWEEP_TAG not in tags:
         tags.append(SWEEP_TAG)

@@ -19,14 +19,15 @@ from typing import Any
 
 from yanex._core import compare as _compare
 from yanex._core import query as _query
+from yanex._core.filters import Filters
 from yanex.errors import AmbiguousExperimentError, ExperimentNotFoundError
 
 from .experiment import Experiment
 
 
-def _filters(given: dict[str, Any]) -> _query.Filters:
+def _filters(given: dict[str, Any]) -> Filters:
     given.setdefault("archived", None)
-    return _query.Filters.build(**given)
+    return Filters.build(**given)
 
 
 def _records(given: dict[str, Any]) -> list[_query.Record]:
