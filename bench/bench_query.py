@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import compileall
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -92,13 +93,19 @@ def generate(root: Path) -> float:
     return time.perf_counter() - start
 
 
-def timed(cmd: list[str], env: dict[str, str], cwd: Path) -> float:
-    start = time.perf_counter()
+def _child_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one run of ``cmd``."""
+    cpu, start = _child_cpu(), time.perf_counter()
     res = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, check=False)
     elapsed = time.perf_counter() - start
     if res.returncode != 0:
         raise SystemExit(f"{cmd} failed: {res.stderr.decode()[-2000:]}")
-    return elapsed
+    return elapsed, _child_cpu() - cpu
 
 
 def compare_commands(
@@ -113,9 +120,14 @@ def compare_commands(
         for _ in range(REPEAT):
             t_ours.append(timed(ours, env, cwd))
             t_theirs.append(timed(theirs, env, cwd))
-        a, b = statistics.median(t_ours), statistics.median(t_theirs)
-        out[label] = {"ours_s": round(a, 3), "published_s": round(b, 3), "ratio": round(b / a, 1)}
-        print(f"{label:28s} ours {a:.3f} s   0.6.1 {b:.3f} s   x{b / a:.1f}", flush=True)
+        a, b = (statistics.median(w for w, _c in t) for t in (t_ours, t_theirs))
+        ca, cb = (statistics.median(c for _w, c in t) for t in (t_ours, t_theirs))
+        out[label] = {
+            "ours_s": round(a, 3), "published_s": round(b, 3), "ratio": round(b / a, 1),
+            "ours_cpu_s": round(ca, 3), "published_cpu_s": round(cb, 3),
+        }  # fmt: skip
+        print(f"{label:28s} ours {a:.3f} s (cpu {ca:.3f})   0.6.1 {b:.3f} s (cpu {cb:.3f})"
+              f"   x{b / a:.1f}", flush=True)  # fmt: skip
     return out
 
 
@@ -128,6 +140,7 @@ def in_process(py: str, code: str, args: list[str], env: dict[str, str], cwd: Pa
 
 
 def main() -> None:
+    print(machine(), flush=True)
     published = published_bin()
     ours_yanex = [sys.executable, "-m", "yanex"]
     theirs_yanex = [str(published / "yanex")]
@@ -150,6 +163,7 @@ def main() -> None:
                 [*theirs_yanex, "get", "status", some],
             ),
         }
+        load = [os.getloadavg()[0]]
         figures = compare_commands(cases, env, work)
         ours_res = [float(in_process(sys.executable, RESULTS, [], env, work)[0])
                     for _ in range(3)]  # fmt: skip
@@ -171,8 +185,9 @@ def main() -> None:
         }
         print(f"create_experiment          ours {c_ours * 1000:.2f} ms   0.6.1 "
               f"{c_theirs * 1000:.2f} ms")  # fmt: skip
+    load.append(os.getloadavg()[0])  # the machine may be shared: say how busy it was
     save("query", {"experiments": N, "metric_steps": STEPS, "generate_s": round(gen_s, 1),
-                   "machine_note": machine(), "figures": figures})  # fmt: skip
+                   "load_average": [round(x, 2) for x in load], "figures": figures})  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -182,6 +182,13 @@ def main() -> None:
     bins = {"ours": ours_installed(), "published": published_bin()}
     quick = bool(os.environ.get("BENCH_QUICK"))
     root = workspace()
+    try:
+        measure_all(bins, root, quick)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def measure_all(bins: dict[str, Path], root: Path, quick: bool) -> None:
     print(f"machine: {machine()}", flush=True)
     noop = noop_wall(bins, root)
     print(f"noop: {noop}", flush=True)

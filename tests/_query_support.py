@@ -57,7 +57,9 @@ def patch(exp_id: str, **facts: Any) -> None:
     aliases = {"created": "created_at", "started": "started_at", "ended": "completed_at"}
     for key, value in facts.items():
         meta[aliases.get(key, key)] = stamp(value) if isinstance(value, datetime) else value
-    path.write_text(json.dumps(meta, indent=2))
+    tmp = path.with_name(".metadata.json.test")
+    tmp.write_text(json.dumps(meta, indent=2))
+    tmp.replace(path)  # atomic, like the store's own writes: readers never see half a file
 
 
 def write_output(exp_id: str, stream: str, text: str) -> None:

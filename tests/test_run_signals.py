@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -135,6 +136,9 @@ def test_sigkill_of_yanex_leaves_no_process_and_no_running_experiment(
     assert no_process_left(marker), pids_with(marker)
     orphans = experiments(store_dir)
     assert [m["status"] for m in orphans] == ["running", "running"]  # as left on disk
+    for orphan in orphans:  # readers already see through it: the pid is gone
+        got = run_cli("get", "status", orphan["id"])
+        assert (got.returncode, got.stdout.strip()) == (0, "failed"), got.stderr
     write_script(work_dir / "noop.py", "pass\n")
     res = run_cli("run", "noop.py")
     assert res.returncode == 0, res.stderr
@@ -217,3 +221,34 @@ def _vm_hwm_kb(pid: int) -> int:
     except OSError:
         pass
     return 0
+
+
+def test_watchdog_outlives_its_spawning_thread_but_not_the_supervisor() -> None:
+    """A child started from a thread that then exits (trio starts children from worker
+    threads) keeps running while its supervisor lives, and its group dies with it."""
+    marker = f"yxm-{uuid.uuid4().hex}"
+    code = f"""
+import os, subprocess, sys, threading, time
+from yanex import _supervise
+env = dict(os.environ, YANEX_SUPERVISOR_PID=str(os.getpid()))
+argv = _supervise.launch_argv([sys.executable, "-c", "import time; time.sleep(600)", {marker!r}])
+def spawn():  # like trio's worker thread: it outlives the start a little, then ends
+    subprocess.Popen(argv, env=env, start_new_session=True)
+    time.sleep(0.5)
+thread = threading.Thread(target=spawn)
+thread.start()
+thread.join()
+print("spawned", flush=True)
+time.sleep(600)
+"""
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    group = lambda: set(pids_with(marker)) - {proc.pid}  # noqa: E731  the watchdog and sleeper
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == "spawned\n"
+        assert wait_for(lambda: len(group()) == 2)
+        time.sleep(0.3)  # the spawning thread is gone: the kernel sent the death signal
+        assert len(group()) == 2
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+    assert no_process_left(marker), pids_with(marker)

@@ -362,5 +362,3 @@ async def run_multiple(
     from yanex._core import batch
 
     return await batch.run_multiple(experiments, parallel=parallel, verbose=verbose)
-
-

@@ -7,6 +7,7 @@ the follow too) or the user presses Ctrl+C, which ends it normally.
 
 from __future__ import annotations
 
+import codecs
 from pathlib import Path
 
 import anyio
@@ -14,6 +15,7 @@ import anyio
 from yanex._core import query
 from yanex._models import Status
 from yanex._store import layout
+from yanex.errors import ExperimentNotFoundError, YanexError
 
 from . import _console, _fields, _render
 
@@ -33,8 +35,10 @@ def _read_from(path: Path, offset: int) -> tuple[bytes, int]:
 def _status(rec: query.Record) -> str:
     try:
         return query.refresh(rec).status
-    except Exception:  # vanished or unreadable: stop following
-        return "gone"
+    except ExperimentNotFoundError:
+        return "deleted"
+    except YanexError:  # unreadable for a moment (another writer): look again later
+        return Status.RUNNING
 
 
 async def follow(rec: query.Record, field: str, tail: int | None) -> None:
@@ -45,12 +49,13 @@ async def follow(rec: query.Record, field: str, tail: int | None) -> None:
         lines = _fields.tail_lines(path, tail, offset) if offset else []
         if lines:
             _console.echo("\n".join(lines))
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")  # chunks split chars
     try:
         while True:
             status = _status(rec)
             data, offset = _read_from(path, offset)
             if data:
-                _render.raw(data.decode("utf-8", errors="replace"))
+                _render.raw(decoder.decode(data))
             if status != Status.RUNNING:
                 _console.echo(f"[experiment {status}]", err=True)
                 return

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import asyncclick as click
 
-from yanex._store.clock import parse
+from yanex._store.clock import parse, to_unix
 from yanex._store.schema import encode_pretty
 
 from . import _console
@@ -38,19 +39,17 @@ def text(value: Any) -> str:
 
 def when(value: str | None) -> str:
     """A stored timestamp as local 'YYYY-MM-DD HH:MM:SS'."""
-    dt = parse(value)
-    if dt is None:
+    seconds = to_unix(value)
+    if seconds is None:
         return value or ""
-    return dt.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(seconds))
 
 
 def duration(seconds: float | None, *, running: bool = False) -> str:
-    """'850ms', '12.3s', '4m 05s', '2h 03m', '3d 04h'; '+' marks one still running."""
+    """'0.3s', '12.3s', '4m 05s', '2h 03m', '3d 04h'; '+' marks one still running."""
     if seconds is None:
         return "-"
     mark = "+" if running else ""
-    if seconds < 1:
-        return f"{seconds * 1000:.0f}ms{mark}"
     if seconds < 60:
         return f"{seconds:.1f}s{mark}"
     minutes, secs = divmod(int(seconds), 60)
@@ -65,6 +64,8 @@ def duration(seconds: float | None, *, running: bool = False) -> str:
 
 def run_seconds(summary: Any, status: str) -> float | None:
     """How long an experiment ran (so far, when it is running)."""
+    if summary.duration is not None and status != "running":
+        return summary.duration  # type: ignore[no-any-return]
     start = parse(summary.started_at)
     end = parse(summary.completed_at)
     if start is not None and end is not None:
@@ -118,4 +119,5 @@ def emit(
     elif fmt == "markdown":
         markdown_out(headers, rows)
     else:
-        _console.table(headers, [[text(c) for c in row] for row in rows], title=title)
+        cells = [[c if type(c) is str else text(c) for c in row] for row in rows]
+        _console.table(headers, cells, title=title)

@@ -44,11 +44,11 @@ def item(rec: query.Record) -> dict[str, Any]:
         "duration": _render.run_seconds(s, rec.status),
         "error_message": s.error_message,
         "archived": rec.archived,
-        "experiment_dir": str(rec.dir),
+        "experiment_dir": f"{rec.base}/{rec.id}",
     }
 
 
-def _row(rec: query.Record, *, with_project: bool) -> list[Any]:
+def _row(rec: query.Record, *, with_project: bool) -> list[str]:
     s = rec.summary
     seconds = _render.run_seconds(s, rec.status)
     row = [
@@ -56,7 +56,7 @@ def _row(rec: query.Record, *, with_project: bool) -> list[Any]:
         s.name or "-",
         rec.status + (" (archived)" if rec.archived else ""),
         _render.duration(seconds, running=rec.status == "running"),
-        ", ".join(rec.tags) or "-",
+        ", ".join(s.tags or ()) or "-",
         _render.when(s.started_at) or "-",
     ]
     return [*row, s.project or "-"] if with_project else row
@@ -86,10 +86,11 @@ def command(*, filters: FilterArgs, show_all: bool, fmt: str) -> None:
         scope = f" in project '{flt.project}' (--global shows all)" if flt.project else ""
         _console.echo(f"No experiments found{scope}.")
         return
-    if fmt == "csv":
+    if fmt == "json":
+        _render.json_out([item(r) for r in records])
+    elif fmt == "csv":
         _render.csv_out(CSV_FIELDS, [[item(r)[k] for k in CSV_FIELDS] for r in records])
     else:
-        rows = [_row(r, with_project=with_project) for r in records]
-        _render.emit(fmt, headers, rows, items=[item(r) for r in records])
+        _render.emit(fmt, headers, [_row(r, with_project=with_project) for r in records])
     if fmt == "default" and total > len(records):
         _console.echo(f"Showing {len(records)} of {total} experiments (--all shows every one).")

@@ -11,8 +11,11 @@ the ``_launch`` watchdog takes them down if we are SIGKILLed.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
-from typing import Any
+import sys
+from typing import Any, NoReturn
 
 import anyio
 import asyncclick as click
@@ -111,7 +114,17 @@ async def command(ctx: click.Context, /, **opts: Any) -> None:
     except BaseExceptionGroup as group:
         _raise_single(group)
         raise
-    raise SystemExit(code)
+    _exit_now(code)
+
+
+def _exit_now(code: int) -> NoReturn:
+    """Leave at once: every child is reaped and every write done, and the interpreter's
+    teardown of the ~300 modules loaded (event loop, anyio, msgspec...) costs 30 ms or more,
+    a tenth of a short ``yanex run``."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)
 
 
 def _request(opts: dict[str, Any], script_args: list[str]) -> runner.Request:

@@ -63,6 +63,7 @@ class Filters:
         return out
 
     def matches(self, rec: Record) -> bool:
+        """True when ``rec`` passes every filter (``limit`` and ``archived`` aside)."""
         s = rec.summary
         return (
             (self.status is None or rec.status in self.status)
@@ -128,8 +129,9 @@ def _str_list(value: Any, what: str) -> list[str] | None:
         return None
     if isinstance(value, str):
         return [value]
-    if isinstance(value, Iterable) and all(isinstance(v, str) for v in value):
-        return list(value)
+    items = list(value) if isinstance(value, Iterable) else None
+    if items is not None and all(isinstance(v, str) for v in items):
+        return items
     raise InvalidFilterError(f"{what} must be a string or a list of strings")
 
 
@@ -137,8 +139,7 @@ def _id_list(value: Any) -> list[str] | None:
     ids = _str_list(value, "ids")
     if ids is None:
         return None
-    out = [i.strip().lower() for part in ids for i in part.split(",") if i.strip()]
-    return out
+    return [i.strip().lower() for part in ids for i in part.split(",") if i.strip()]
 
 
 def _statuses(value: Any) -> list[str] | None:
