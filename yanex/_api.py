@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from yanex import _context
-from yanex._core import artifacts as _artifacts
 from yanex._core.experiment import (
     ActiveExperiment,
     ExperimentContext,
@@ -154,6 +153,8 @@ def _artifacts_dir(from_experiment: str | None = None) -> Path:
 
 def copy_artifact(src_path: Path | str, filename: str | None = None) -> None:
     """Copy a file into the artifacts directory (``./artifacts/`` standalone)."""
+    from yanex._core import artifacts as _artifacts
+
     _artifacts.copy(src_path, _artifacts_dir(), filename)
 
 
@@ -161,6 +162,8 @@ def save_artifact(
     obj: Any, filename: str, saver: Callable[[Any, Path], None] | None = None
 ) -> None:
     """Save an object as an artifact, its format chosen by the extension or by ``saver``."""
+    from yanex._core import artifacts as _artifacts
+
     _artifacts.save(obj, _artifacts_dir(), filename, saver)
 
 
@@ -170,16 +173,22 @@ def load_artifact(
     from_experiment: str | None = None,
 ) -> Any:
     """Load an artifact (of ``from_experiment`` if given); None when it does not exist."""
+    from yanex._core import artifacts as _artifacts
+
     return _artifacts.load(_artifacts_dir(from_experiment), filename, loader)
 
 
 def artifact_exists(filename: str, from_experiment: str | None = None) -> bool:
     """True when the artifact exists."""
+    from yanex._core import artifacts as _artifacts
+
     return _artifacts.exists(_artifacts_dir(from_experiment), filename)
 
 
 def list_artifacts(from_experiment: str | None = None) -> list[str]:
     """Artifact names, sorted."""
+    from yanex._core import artifacts as _artifacts
+
     return _artifacts.list_names(_artifacts_dir(from_experiment))
 
 

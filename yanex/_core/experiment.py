@@ -14,13 +14,11 @@ the interpreter exits quietly, and the supervisor reads the outcome the child le
 
 from __future__ import annotations
 
-import socket
 import sys
 import threading
-import traceback as tb
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -31,7 +29,10 @@ from yanex._store.clock import now_iso
 from yanex._store.schema import Metadata, encode_pretty, json_decoder
 from yanex.errors import ExperimentContextError
 
-from . import environment, gitinfo, lifecycle
+from . import lifecycle
+
+if TYPE_CHECKING:  # imported where used: a yanex run child only logs, it never captures git
+    from . import gitinfo
 
 OUTCOME_FILE = ".outcome.json"
 
@@ -116,6 +117,8 @@ def _git_state() -> gitinfo.GitState:
     The code a process runs was loaded when it started, so later edits to the tree do not
     describe it any better; caching also keeps ``create_experiment`` in a loop cheap.
     """
+    from . import gitinfo
+
     cwd = Path.cwd()
     if cwd not in _git_cache:
         _git_cache[cwd] = gitinfo.capture(cwd)
@@ -132,6 +135,10 @@ def new_metadata(
     project: str | None = None,
     git: gitinfo.GitState | None = None,
 ) -> Metadata:
+    import socket
+
+    from . import environment, gitinfo
+
     git = git if git is not None else _git_state()
     return Metadata(
         id=exp_id,
@@ -164,6 +171,8 @@ def create_stored(
 
     ``legacy_params=False``: the caller writes params.yaml later (store.write_legacy_params).
     """
+    from . import gitinfo
+
     exp_id, exp_dir = store.new_experiment_dir()
     meta.id = exp_id
     store.write_config(exp_dir, config, legacy=legacy_params)
@@ -329,7 +338,9 @@ def _outcome_of(exc: BaseException | None) -> tuple[Status, str | None, str | No
         return Status.CANCELLED, "interrupted (KeyboardInterrupt)", None, False
     if type(exc).__name__ in ("CancelledError", "Cancelled"):  # asyncio / trio cancellation
         return Status.CANCELLED, "cancelled", None, False
-    trace = "".join(tb.format_exception(type(exc), exc, exc.__traceback__))
+    import traceback
+
+    trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     return Status.FAILED, message, trace, False
 

@@ -19,7 +19,8 @@ from yanex.errors import InvalidFilterError
 from . import timespec
 
 if TYPE_CHECKING:
-    from .query import Record, Summary
+    from .query import Record
+    from .summaries import Summary
 
 STATUSES = tuple(s.value for s in Status)
 

@@ -25,9 +25,7 @@ class GitState:
 
 def _git(args: list[str], cwd: Path) -> subprocess.CompletedProcess[bytes] | None:
     try:
-        return subprocess.run(
-            ["git", *args], cwd=cwd, capture_output=True, timeout=30, check=False
-        )
+        return subprocess.run(["git", *args], cwd=cwd, capture_output=True, timeout=30, check=False)
     except (OSError, subprocess.TimeoutExpired):
         return None
 

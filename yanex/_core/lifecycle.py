@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import time
 from pathlib import Path
 
@@ -52,7 +51,7 @@ def apply(meta: Metadata, new: str, *, force: bool = False) -> None:
             meta.completed_at = meta.error_message = meta.error_traceback = None
             meta.cancellation_reason = meta.exit_code = None
         meta.started_at = meta.started_at if meta.status in TERMINAL else now
-        meta.pid, meta.host = os.getpid(), socket.gethostname()
+        meta.pid, meta.host = os.getpid(), _hostname()
     elif new in TERMINAL:
         meta.completed_at = now
         start = to_unix(meta.started_at)
@@ -83,6 +82,12 @@ def finish(
     return meta
 
 
+def _hostname() -> str:
+    import socket  # not at import time: a yanex run child never needs it
+
+    return socket.gethostname()
+
+
 def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -97,7 +102,7 @@ def is_stale(meta: Metadata, *, now: float | None = None) -> bool:
     """A 'running' experiment whose owner is gone: pid dead on this host, or heartbeat old."""
     if meta.status != Status.RUNNING:
         return False
-    if meta.host == socket.gethostname() and meta.pid is not None:
+    if meta.host == _hostname() and meta.pid is not None:
         return not pid_alive(meta.pid)
     beat = to_unix(meta.heartbeat_at)
     if beat is None:
