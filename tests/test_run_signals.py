@@ -64,10 +64,10 @@ def _start_sweep(
         env["YANEX_ASYNC_BACKEND"] = backend
     proc = start_cli("run", script.name, marker, str(ready), mode, "-p", "i=range(4)", "-j", "2",
                      env=env)
-    # two experiments running, each with its script and both grandchildren (+ watchdog)
+    # two experiments running, each with its script and both grandchildren
     started = wait_for(lambda: len(os.listdir(ready)) == 2, timeout=20)
     assert started, proc.communicate(timeout=10) if proc.poll() is not None else "not ready"
-    assert wait_for(lambda: len(pids_with(marker)) >= 1 + 2 * 4, timeout=10)
+    assert wait_for(lambda: len(pids_with(marker)) >= 1 + 2 * 3, timeout=10)
     return proc
 
 
@@ -127,7 +127,7 @@ def test_second_ctrl_c_kills_at_once(sweep: tuple[Path, Path, str], store_dir: P
 def test_sigkill_of_yanex_leaves_no_process_and_no_running_experiment(
     sweep: tuple[Path, Path, str], store_dir: Path, work_dir: Path
 ) -> None:
-    """SIGKILL of `yanex run`: the watchdogs kill every child group; the orphaned experiments
+    """SIGKILL of `yanex run`: the spawner kills every child group; the orphaned experiments
     are recognised (pid gone) and the next `yanex run` records them as failed."""
     marker = sweep[2]
     proc = _start_sweep(sweep, "stubborn")
@@ -223,32 +223,30 @@ def _vm_hwm_kb(pid: int) -> int:
     return 0
 
 
-def test_watchdog_outlives_its_spawning_thread_but_not_the_supervisor() -> None:
-    """A child started from a thread that then exits (trio starts children from worker
-    threads) keeps running while its supervisor lives, and its group dies with it."""
+def test_children_started_from_a_thread_die_with_a_sigkilled_supervisor() -> None:
+    """Children started from a worker thread that then ends (trio starts processes from
+    worker threads) keep running while their supervisor lives, and their whole group dies
+    when the supervisor is SIGKILLed."""
     marker = f"yxm-{uuid.uuid4().hex}"
     code = f"""
-import os, subprocess, sys, threading, time
+import functools, sys, threading, time
+import anyio
 from yanex import _supervise
-env = dict(os.environ, YANEX_SUPERVISOR_PID=str(os.getpid()))
-argv = _supervise.launch_argv([sys.executable, "-c", "import time; time.sleep(600)", {marker!r}])
-def spawn():  # like trio's worker thread: it outlives the start a little, then ends
-    subprocess.Popen(argv, env=env, start_new_session=True)
-    time.sleep(0.5)
-thread = threading.Thread(target=spawn)
-thread.start()
-thread.join()
+argv = ["bash", "-c", "(exec -a {marker}-a sleep 600) & exec -a {marker}-b sleep 600"]
+def spawn():
+    anyio.run(functools.partial(_supervise.supervise, argv), backend="trio")
+threading.Thread(target=spawn, daemon=True).start()
 print("spawned", flush=True)
 time.sleep(600)
 """
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
-    group = lambda: set(pids_with(marker)) - {proc.pid}  # noqa: E731  the watchdog and sleeper
+    group = lambda: set(pids_with(marker)) - {proc.pid}  # noqa: E731  the two sleepers
     try:
         assert proc.stdout is not None and proc.stdout.readline() == "spawned\n"
         assert wait_for(lambda: len(group()) == 2)
-        time.sleep(0.3)  # the spawning thread is gone: the kernel sent the death signal
+        time.sleep(0.3)
         assert len(group()) == 2
     finally:
         proc.kill()
         proc.wait(timeout=10)
-    assert no_process_left(marker), pids_with(marker)
+    assert wait_for(lambda: not pids_with(marker), timeout=10), pids_with(marker)

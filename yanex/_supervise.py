@@ -1,9 +1,10 @@
 """The only place child processes are spawned, streamed, timed out, signalled and reaped.
 
 ``supervise()`` starts a command in its own session (so signals go to its whole process
-group, a bash script's own children included) through the ``_launch`` watchdog (so the group
-dies with a SIGKILLed supervisor), drains stdout and stderr concurrently in chunks into the
-given sinks (memory stays bounded whatever the volume), and stops the group on timeout or
+group, a bash script's own children included) through the spawner process (``_spawner``
+and ``_zygote``: the group dies with a SIGKILLed supervisor), drains stdout and stderr
+concurrently in chunks into the given sinks (memory stays bounded whatever the volume),
+and stops the group on timeout or
 cancellation with SIGINT, then SIGTERM after a grace period, then SIGKILL, always waiting
 for the child (shielded) before returning or re-raising. It never relies on a library's
 ``close()`` to kill gently.
@@ -12,28 +13,24 @@ for the child (shielded) before returning or re-raising. It never relies on a li
 from __future__ import annotations
 
 import collections
-import contextlib
 import math
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import anyio
-import anyio.abc
 
-from yanex import _context
+from yanex import _context, _spawner
 
 Sink = Callable[[bytes], None]
 CHUNK = 64 * 1024
+READ_CHUNK = 1024 * 1024  # pipes are enlarged to this size: fewer wake-ups per megabyte
 TAIL_LINES = 20
 GRACE = 5.0  # seconds from SIGINT to SIGTERM, and from SIGTERM to SIGKILL
 LEFTOVER_WAIT = 1.0  # seconds the pipes may stay open after the child exited
-_LAUNCHER = str(Path(__file__).with_name("_launch.py"))
 
 
 class Tail:
@@ -164,20 +161,21 @@ class Outcome:
     signals_sent: list[str] = field(default_factory=list)
 
 
-def launch_argv(argv: Sequence[str]) -> list[str]:
-    """The command line that runs ``argv`` under the watchdog."""
-    return [sys.executable, "-S", _LAUNCHER, *argv]
-
-
-async def _pump(stream: anyio.abc.ByteReceiveStream | None, sinks: Sequence[Sink]) -> None:
-    if stream is None:
-        return
-    closed = (anyio.EndOfStream, anyio.ClosedResourceError, anyio.BrokenResourceError)
-    with contextlib.suppress(*closed):
+async def _pump(fd: int, sinks: Sequence[Sink]) -> None:
+    """Copy a pipe into the sinks until end-of-file; closes the descriptor."""
+    try:
         while True:
-            chunk = await stream.receive(CHUNK)
+            await anyio.wait_readable(fd)
+            try:
+                chunk = os.read(fd, READ_CHUNK)
+            except BlockingIOError:
+                continue
+            if not chunk:
+                return
             for sink in sinks:
                 sink(chunk)
+    finally:
+        os.close(fd)
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> bool:
@@ -188,21 +186,21 @@ def _signal_group(pid: int, sig: signal.Signals) -> bool:
     return True
 
 
-async def stop(process: anyio.abc.Process, grace: float, sent: list[str]) -> None:
+async def stop(child: _spawner.Child, grace: float, sent: list[str]) -> None:
     """SIGINT, then SIGTERM after ``grace``, then SIGKILL; returns once the child is reaped."""
     with anyio.CancelScope(shield=True):
         for sig in (signal.SIGINT, signal.SIGTERM):
-            if process.returncode is not None:
+            if child.returncode is not None:
                 break  # not return: its group may still hold children (bash's `cmd &`)
-            if _signal_group(process.pid, sig):
+            if _signal_group(child.pid, sig):
                 sent.append(sig.name)
             with anyio.move_on_after(grace):
-                await process.wait()
-        if process.returncode is None:
-            _signal_group(process.pid, signal.SIGKILL)
+                await child.wait()
+        if child.returncode is None:
+            _signal_group(child.pid, signal.SIGKILL)
             sent.append("SIGKILL")
-            await process.wait()
-        _signal_group(process.pid, signal.SIGKILL)  # stragglers left in the group
+            await child.wait()
+        _signal_group(child.pid, signal.SIGKILL)  # stragglers left in the group
 
 
 async def supervise(
@@ -215,71 +213,68 @@ async def supervise(
     timeout: float | None = None,
     grace: float = GRACE,
     on_start: Callable[[int], Awaitable[None] | None] | None = None,
+    python_script: bool = False,
 ) -> Outcome:
-    """Run ``argv`` to its end (or timeout/cancellation) and report how it ended."""
+    """Run ``argv`` to its end (or timeout/cancellation) and report how it ended.
+
+    With ``python_script=True``, ``argv`` is ``[sys.executable, "-u", script, *args]`` and
+    the spawner may run the script in a pre-initialised interpreter (see ``_zygote``).
+    """
     tail = Tail()
     child_env = dict(os.environ if env is None else env)
     child_env[_context.ENV_SUPERVISOR_PID] = str(os.getpid())
     started = time.monotonic()
-    process = await anyio.open_process(
-        launch_argv(argv),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        cwd=cwd,
-        env=child_env,
-        start_new_session=True,
+    child, out_fd, err_fd = await _spawner.spawn(
+        list(argv), env=child_env, cwd=cwd, python_script=python_script
     )
-    outcome = Outcome(returncode=None, duration=0.0, pid=process.pid)
+    outcome = Outcome(returncode=None, duration=0.0, pid=child.pid)
     try:
         if on_start is not None:
-            maybe = on_start(process.pid)
+            maybe = on_start(child.pid)
             if maybe is not None:
                 await maybe
         with anyio.move_on_after(math.inf if timeout is None else timeout) as scope:
-            await _run_to_end(process, stdout, [*stderr, tail])
+            await _run_to_end(child, (out_fd, stdout), (err_fd, [*stderr, tail]))
         if scope.cancelled_caught:
             outcome.timed_out = True
-            await stop(process, grace, outcome.signals_sent)
+            await stop(child, grace, outcome.signals_sent)
     except BaseException:
         outcome.cancelled = True
-        await stop(process, grace, outcome.signals_sent)
+        await stop(child, grace, outcome.signals_sent)
         raise
     finally:
-        with anyio.CancelScope(shield=True):
-            await _close(process)
+        child.close()
         outcome.duration = time.monotonic() - started
-        outcome.returncode = process.returncode
+        outcome.returncode = child.returncode
         outcome.stderr_tail = tail.text()
     return outcome
 
 
 async def _run_to_end(
-    process: anyio.abc.Process, stdout: Sequence[Sink], stderr: Sequence[Sink]
+    child: _spawner.Child,
+    out: tuple[int, Sequence[Sink]],
+    err: tuple[int, Sequence[Sink]],
 ) -> None:
     """Drain both pipes while waiting for the child; then reap what it left in its group.
 
     A grandchild that outlives the child would hold the pipes open forever: once the child
     has exited, the pumps get a moment to drain, then the group's leftovers are killed.
+    The pumps own the pipes' read ends and close them however they end.
     """
     pumps_done = anyio.Event()
 
     async def pumps() -> None:
         async with anyio.create_task_group() as inner:
-            inner.start_soon(_pump, process.stdout, stdout)
-            inner.start_soon(_pump, process.stderr, stderr)
+            inner.start_soon(_pump, *out)
+            inner.start_soon(_pump, *err)
         pumps_done.set()
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(pumps)
-        await process.wait()
+        await child.wait()
         with anyio.move_on_after(LEFTOVER_WAIT):
             await pumps_done.wait()
-        _signal_group(process.pid, signal.SIGKILL)
-
-
-async def _close(process: anyio.abc.Process) -> None:
-    for stream in (process.stdout, process.stderr, process.stdin):
-        if stream is not None:
-            with contextlib.suppress(Exception):
-                await stream.aclose()
+        _signal_group(child.pid, signal.SIGKILL)
+        with anyio.move_on_after(LEFTOVER_WAIT):
+            await pumps_done.wait()
+        tg.cancel_scope.cancel()

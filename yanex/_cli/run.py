@@ -6,7 +6,7 @@ The first one cancels the run's task group: every running child's process group 
 SIGINT, then SIGTERM after the grace period, then SIGKILL, and is recorded as cancelled
 before the command exits with 128 + the signal number. A second one kills the children at
 once. The children live in their own sessions, so a terminal's Ctrl-C reaches only us;
-the ``_launch`` watchdog takes them down if we are SIGKILLed.
+the spawner process (``_zygote``) takes them down if we are SIGKILLed.
 """
 
 from __future__ import annotations

@@ -169,6 +169,7 @@ async def run_child(
                 timeout=timeout,
                 grace=grace,
                 on_start=on_start,
+                python_script=True,
             )
             tg.cancel_scope.cancel()
     finally:

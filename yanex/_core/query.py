@@ -1,11 +1,9 @@
 """Finding experiments: the store scan, ordering, and selection by id, prefix or name.
 
-There is no index. A listing reads each ``metadata.json`` once with a decoder for just the
-fields a listing needs (unknown fields, such as the large ``environment`` block, are skipped
-without being built), which takes about 0.1 s for 10,000 experiments on a warm cache. An
-index would have to be validated against every directory anyway to never disagree with
-them, so it could save little more than that decoding. A corrupt ``metadata.json`` is
-reported as a problem and skipped; it never stops a listing.
+A listing reads every ``metadata.json`` (as a ``summaries.Summary``), which takes about
+0.1 s for 10,000 experiments on a warm disk cache; there is no index (see ``summaries``
+for why). A corrupt ``metadata.json`` is reported as a problem and skipped; it never stops
+a listing.
 
 Selection (``resolve``) takes a full id, a unique id prefix or an exact name, in that order.
 What a listing keeps is decided by ``filters.Filters``.
@@ -20,7 +18,7 @@ from operator import attrgetter
 from pathlib import Path
 
 from yanex._models import Status
-from yanex._store import clock, layout, store
+from yanex._store import layout, store
 from yanex.errors import (
     AmbiguousExperimentError,
     CorruptFileError,
@@ -30,7 +28,7 @@ from yanex.errors import (
 
 from . import lifecycle
 from .filters import Filters
-from .summaries import Cache, Summary
+from .summaries import Summary, sort_key
 from .summaries import read as read_summary
 
 
@@ -96,38 +94,14 @@ def _ids_in(base: str) -> list[str]:
         return []
 
 
-def sort_key(stamp: str | None) -> str:
-    """A stored timestamp as text that sorts in time order.
-
-    Timestamps in UTC (``...Z``, ``+00:00`` or naive, as yanex 0.6 writes them) already do
-    once their fraction has six digits; only others are parsed and rewritten.
-    """
-    if not stamp:
-        return ""
-    body = stamp.removesuffix("Z").removesuffix("+00:00")
-    if len(body) >= 19 and body[10] == "T" and not any(c in body[19:] for c in "+-"):
-        return body + ".000000" if len(body) == 19 else body[:26].ljust(26, "0")
-    dt = clock.parse(stamp)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.%f") if dt is not None else stamp
-
-
-def load_record(
-    base: str, exp_id: str, archived: bool, cache: Cache | None = None
-) -> Record | None:
+def load_record(base: str, exp_id: str, archived: bool) -> Record | None:
     """The record of ``base/exp_id``; None when it holds no metadata (still being created).
 
     Raises CorruptFileError when its metadata cannot be read.
     """
-    path = f"{base}/{exp_id}/{layout.METADATA}"
-    if cache is not None:
-        summary = cache.load(exp_id, path)
-    else:
-        found = read_summary(path)
-        summary = found[0] if found is not None else None
-    return _record(base, exp_id, archived, summary) if summary is not None else None
-
-
-def _record(base: str, exp_id: str, archived: bool, summary: Summary) -> Record:
+    summary = read_summary(f"{base}/{exp_id}/{layout.METADATA}")
+    if summary is None:
+        return None
     status = summary.status
     if status == Status.RUNNING:
         status = _effective_status(Path(base, exp_id))
@@ -142,40 +116,21 @@ def _effective_status(exp_dir: Path) -> str:
         return Status.RUNNING
 
 
-def _load_all(
-    base: str, ids: Sequence[str], archived: bool, cache: Cache | None
-) -> list[Record | Problem]:
-    out: list[Record | Problem] = []
-    for exp_id in ids:
-        try:
-            rec = load_record(base, exp_id, archived, cache)
-        except CorruptFileError as exc:
-            out.append(Problem(exp_id, str(exc)))
-            continue
-        if rec is not None:
-            out.append(rec)
-    return out
-
-
 def scan(root: Path | None = None, *, archived: bool | None = False) -> Iterator[Record | Problem]:
     """Every experiment of the store (active, archived or both), unordered.
 
-    Summaries come from each folder's cache (``summaries.Cache``) when it provably holds
-    them; the rest are read. (Reading with a thread pool was tried: twice as fast on a cold
-    disk cache, but two to four times slower on a warm one, from GIL contention.)
+    (Reading with a thread pool was tried: twice as fast on a cold disk cache, but two to
+    four times slower on a warm one, from contention on the GIL.)
     """
     for base, is_archived in _bases(root_dir(root), archived):
-        ids = _ids_in(base)
-        cache = Cache(base)
-        missing = []
-        for exp_id in ids:
-            summary = cache.cached(exp_id, f"{base}/{exp_id}/{layout.METADATA}")
-            if summary is None:
-                missing.append(exp_id)
-            else:
-                yield _record(base, exp_id, is_archived, summary)
-        yield from _load_all(base, missing, is_archived, cache)
-        cache.save(set(ids))
+        for exp_id in _ids_in(base):
+            try:
+                rec = load_record(base, exp_id, is_archived)
+            except CorruptFileError as exc:
+                yield Problem(exp_id, str(exc))
+                continue
+            if rec is not None:
+                yield rec
 
 
 def _direct(root: Path, ids: Sequence[str], archived: bool | None) -> Iterator[Record | Problem]:

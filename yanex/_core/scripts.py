@@ -1,6 +1,6 @@
 """execute_bash_script: one shell command run inside an experiment and recorded in it.
 
-The command runs under ``_supervise`` (own process group, watchdog, SIGINT -> SIGTERM ->
+The command runs under ``_supervise`` (own process group, spawner lifeline, SIGINT -> SIGTERM ->
 SIGKILL on timeout or cancellation) with ``YANEX_EXPERIMENT_ID`` and ``YANEX_PARAM_*`` in
 its environment, so a Python script it starts logs into the same experiment. Its output is
 appended to ``artifacts/script_stdout.txt`` / ``script_stderr.txt`` chunk by chunk (files

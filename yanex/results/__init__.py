@@ -117,9 +117,7 @@ def get_metrics(
         from ._frames import pandas
 
         pandas()
-    return collect(
-        _records(filters), _names(metrics), include_params, as_dataframe=as_dataframe
-    )
+    return collect(_records(filters), _names(metrics), include_params, as_dataframe=as_dataframe)
 
 
 def get_experiment_count(**filters: Any) -> int:
