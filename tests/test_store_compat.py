@@ -198,3 +198,20 @@ def test_torn_metrics_log_line_is_skipped(store_dir: Path) -> None:
         yanex.log_metrics({"a": 2})
     assert [(m["step"], m["a"]) for m in store.read_metrics(exp_dir)] == [(0, 0), (1, 1), (2, 2)]
     assert json.loads((exp_dir / "metrics.json").read_text())[-1]["a"] == 2
+
+
+def test_params_yaml_reads_back_with_pyyaml_for_every_json_type(store_dir: Path) -> None:
+    """params.yaml (written without PyYAML, for yanex 0.6's readers) loads with
+    yaml.safe_load to exactly the experiment's parameters, exponent floats included."""
+    import yaml
+
+    config = {
+        "lr": 1e-05, "big": 1e20, "neg": -2.5e-7, "x": 0.1, "n": -3, "flag": True,
+        "none": None, "text": 'colon: "quoted" \\ é\nnext', "looks_numeric": "0.1",
+        "yes_word": "yes", "items": [1, 2.5, "a", {"k": [False]}], "empty": {},
+        "model": {"layers": {"n": 12}},
+    }
+    with yanex.create_experiment(Path("train.py"), config=config):
+        exp_dir = yanex.get_experiment_dir()
+    assert exp_dir is not None
+    assert yaml.safe_load((exp_dir / "params.yaml").read_text()) == config

@@ -91,6 +91,29 @@ json_decoder = msgspec.json.Decoder()
 metrics_entry_decoder = msgspec.json.Decoder(MetricsLogEntry)
 
 
+def yaml_flow(value: Any) -> str:
+    """``value`` (JSON types only) as YAML in flow style, which any YAML loader reads back.
+
+    JSON is nearly YAML already; floats need care: YAML 1.1 loaders (PyYAML) read ``1e-05``
+    as a string, so an exponent always gets a mantissa with a dot (``1.0e-05``).
+    """
+    if isinstance(value, dict):
+        items = (f"{yaml_flow(str(k))}: {yaml_flow(v)}" for k, v in value.items())
+        return "{" + ", ".join(items) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(yaml_flow(v) for v in value) + "]"
+    if isinstance(value, bool) or value is None:
+        return {True: "true", False: "false", None: "null"}[value]
+    if isinstance(value, float):
+        mantissa, e, exponent = repr(value).partition("e")  # repr signs the exponent
+        if e and "." not in mantissa:
+            mantissa += ".0"
+        return mantissa + e + exponent
+    if isinstance(value, int):
+        return str(value)
+    return json_encoder.encode(str(value)).decode()
+
+
 def encode_pretty(obj: Any) -> bytes:
     """JSON with 2-space indentation, as the documented layout promises."""
     return msgspec.json.format(json_encoder.encode(obj), indent=2)

@@ -33,6 +33,7 @@ from .schema import (
     MetricsLogEntry,
     ScriptRun,
     encode_pretty,
+    yaml_flow,
     json_decoder,
     json_encoder,
 )
@@ -151,8 +152,7 @@ def editing_metadata(exp_dir: Path) -> Iterator[Metadata]:
 def write_config(exp_dir: Path, config: dict[str, Any], *, legacy: bool = True) -> None:
     """config.json (the documented file) plus params.yaml, which yanex 0.6 reads instead.
 
-    ``legacy=False`` leaves params.yaml for a later ``write_legacy_params`` call: importing
-    PyYAML costs ~10 ms, which ``yanex run`` spends while the child starts instead of before.
+    ``legacy=False`` leaves params.yaml for a later ``write_legacy_params`` call.
     """
     fs.atomic_write(exp_dir / layout.CONFIG, encode_pretty(config), fsync=False)
     if legacy:
@@ -160,10 +160,10 @@ def write_config(exp_dir: Path, config: dict[str, Any], *, legacy: bool = True) 
 
 
 def write_legacy_params(exp_dir: Path, config: dict[str, Any]) -> None:
-    """params.yaml: the parameters as yanex 0.6 stores them."""
-    import yaml
-
-    text = yaml.safe_dump(json_decoder.decode(json_encoder.encode(config)), sort_keys=False)
+    """params.yaml: the parameters where yanex 0.6 reads them (YAML flow style, see
+    ``schema.yaml_flow``: no PyYAML import, which costs more than the rest of a run's
+    bookkeeping)."""
+    text = yaml_flow(json_decoder.decode(json_encoder.encode(config))) + "\n"
     fs.atomic_write(exp_dir / layout.LEGACY_PARAMS, text.encode(), fsync=False)
 
 
