@@ -33,9 +33,9 @@ from .schema import (
     MetricsLogEntry,
     ScriptRun,
     encode_pretty,
-    yaml_flow,
     json_decoder,
     json_encoder,
+    yaml_flow,
 )
 
 _BASE_STEP = -1
