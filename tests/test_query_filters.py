@@ -131,12 +131,14 @@ def test_archived_filter_modes() -> None:
     assert yr.get_experiment(shelved).archived is True
 
 
-def test_corrupt_metadata_is_skipped() -> None:
-    """One experiment with a corrupt metadata.json does not stop the others being found."""
+def test_corrupt_metadata_is_skipped(caplog: pytest.LogCaptureFixture) -> None:
+    """A corrupt metadata.json is skipped with a logged warning; the others are found."""
     good = make("good")
     bad = make("bad")
     (store_root() / bad / "metadata.json").write_text("{not json")
-    assert ids(yr.get_experiments()) == [good]
+    with caplog.at_level("WARNING", logger="yanex.results"):
+        assert ids(yr.get_experiments()) == [good]
+    assert f"skipped experiment {bad}" in caplog.text
 
 
 def test_half_created_directory_is_ignored() -> None:

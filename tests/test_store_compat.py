@@ -126,7 +126,9 @@ def test_our_experiment_has_fields_060_reads(store_dir: Path) -> None:
     meta = json.loads((exp_dir / "metadata.json").read_text())
     assert set(meta["git"]) >= {"commit_hash", "branch", "has_uncommitted_changes", "patch_file"}
     assert meta["process_id"] == meta["pid"]
-    assert (exp_dir / "params.yaml").read_text().strip() == "lr: 0.1"
+    import yaml
+
+    assert yaml.safe_load((exp_dir / "params.yaml").read_text()) == {"lr": 0.1}
 
 
 # --- corrupt files ---------------------------------------------------------------------------

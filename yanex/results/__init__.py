@@ -14,6 +14,7 @@ pandas is needed only by the functions that return a DataFrame (``compare``, and
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,6 +25,9 @@ from yanex.errors import AmbiguousExperimentError, ExperimentNotFoundError
 
 from .experiment import Experiment
 
+log = logging.getLogger(__name__)
+log.addHandler(logging.NullHandler())
+
 
 def _filters(given: dict[str, Any]) -> Filters:
     given.setdefault("archived", None)
@@ -31,7 +35,10 @@ def _filters(given: dict[str, Any]) -> Filters:
 
 
 def _records(given: dict[str, Any]) -> list[_query.Record]:
-    return _query.select(_filters(given)).records
+    found = _query.select(_filters(given))
+    for problem in found.problems:  # skipped, as by yanex list; say so to whoever listens
+        log.warning("skipped experiment %s: %s", problem.id, problem.message)
+    return found.records
 
 
 def get_experiment(experiment_id: str) -> Experiment:
