@@ -107,13 +107,18 @@ def _current() -> dict[str, Any]:
         return dict(_state)
 
 
+def warm_up() -> None:
+    """Start the spawner if this process has none (it imports while the caller works)."""
+    _current()
+
+
 def _close() -> None:
     with _lock:
         if _state.get("owner") != os.getpid():
             return
-        _state["control"].close()  # end-of-file tells the spawner to stop
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            _state["proc"].wait(timeout=5)
+        # End-of-file tells the spawner to stop (killing any child left, there should be none).
+        # Not waited for: it may still be importing, and it exits by itself once it reads EOF.
+        _state["control"].close()
         _state.clear()
 
 

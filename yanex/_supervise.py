@@ -178,6 +178,11 @@ async def _pump(fd: int, sinks: Sequence[Sink]) -> None:
         os.close(fd)
 
 
+def warm_up() -> None:
+    """Start the spawner now, so its start-up overlaps with the caller's own work."""
+    _spawner.warm_up()
+
+
 def _signal_group(pid: int, sig: signal.Signals) -> bool:
     try:
         os.killpg(pid, sig)

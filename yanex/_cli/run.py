@@ -95,6 +95,8 @@ async def command(ctx: click.Context, /, **opts: Any) -> None:
     """Run SCRIPT as a tracked experiment; extra arguments go to the script's sys.argv."""
     request = _request(opts, list(ctx.args))
     git = None if request.staged or request.dry_run else runner.GitProbe()
+    if not (request.dry_run or request.stage):
+        _supervise.warm_up()  # the spawner's imports overlap with planning the run
     try:
         plan = runner.prepare(request)
         grace = _supervise.default_grace()
