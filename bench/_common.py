@@ -49,7 +49,9 @@ def median_time(fn: Callable[[], object], repeat: int = 5) -> float:
     return statistics.median(times)
 
 
-def run_timed(cmd: list[str], **kwargs: object) -> tuple[float, int, subprocess.CompletedProcess[bytes]]:
+def run_timed(
+    cmd: list[str], **kwargs: object
+) -> tuple[float, int, subprocess.CompletedProcess[bytes]]:
     """(wall seconds, peak RSS of the children in KiB, result) of running ``cmd``.
 
     The RSS figure is ru_maxrss of RUSAGE_CHILDREN, the largest of any waited-for

@@ -32,5 +32,6 @@ import yanex.results as yr  # noqa: E402
 
 best = yr.get_best("final_loss", maximize=False, tags=["demo"])
 if best is not None:
-    print(f"\nBest run: {best.id} lr={best.get_param('lr')} final_loss={best.get_metric('final_loss')}")
+    loss = best.get_metric("final_loss")
+    print(f"\nBest run: {best.id} lr={best.get_param('lr')} final_loss={loss:.4f}")
 print(f"\nThe demo store is {store} (delete it when done).")
