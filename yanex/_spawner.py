@@ -91,7 +91,10 @@ def _start() -> dict[str, Any]:
         # the padding reserves room to show each child's own command line (see _zygote)
         [sys.executable, "-u", "-m", "yanex._zygote", str(theirs.fileno()), "-" * _CMDLINE_ROOM],
         pass_fds=(theirs.fileno(),),
+        # not our stdout/stderr: a caller reading them to end-of-file must not wait for us
         stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
         start_new_session=True,
         env=env,
     )

@@ -35,12 +35,9 @@ from typing import Any
 _MAX_REQUEST = 1 << 20
 
 
-def _preload() -> None:
-    """Import what tracked scripts use, once, so that each fork finds it loaded."""
-    import runpy  # noqa: F401
-    import traceback  # noqa: F401
-
-    import yanex._api  # noqa: F401
+# Imported ahead of time, one by one between requests, so that a request that arrives
+# while the spawner is still starting is served at once (its child imports what it needs).
+PRELOAD = ("runpy", "traceback", "msgspec", "yanex._store.store", "yanex._api")
 
 
 def set_cmdline(words: list[str]) -> None:
@@ -181,8 +178,14 @@ class Spawner:
         self.selector.register(self.wake_r, selectors.EVENT_READ, "wake")
 
     def serve(self) -> None:
+        import importlib
+
+        preload = list(PRELOAD)
         while True:
-            for key, _ in self.selector.select():
+            events = self.selector.select(0 if preload else None)
+            if not events and preload:
+                importlib.import_module(preload.pop(0))
+            for key, _ in events:
                 if key.data == "control":
                     self._on_request()
                 else:
@@ -239,7 +242,6 @@ class Spawner:
 def main() -> None:
     control = socket.socket(fileno=int(sys.argv[1]))
     set_cmdline([sys.executable, "-m", "yanex._zygote", "(yanex spawner)"])
-    _preload()
     Spawner(control).serve()
 
 
