@@ -156,3 +156,23 @@ def test_published_store_is_read() -> None:
     df = yr.compare()
     assert df.loc["27a219f5", ("metric", "loss")] == pytest.approx(1 / 3)
     assert yr.get_experiment("170aea7b").error_message == "Script exited with code 3"
+
+
+def test_find_returns_metadata_dicts_usable_with_get_experiment(store_dir) -> None:
+    """yr.find(...) gives one metadata dict per matching experiment (newest first), whose
+    "id" opens the full Experiment, as the Python API overview shows."""
+    from pathlib import Path
+
+    import yanex
+    import yanex.results as yr
+
+    with yanex.create_experiment(Path("a.py"), name="one", tags=["keep"]):
+        pass
+    with yanex.create_experiment(Path("b.py"), name="two", tags=["keep"]):
+        pass
+    with yanex.create_experiment(Path("c.py"), name="other"):
+        pass
+    found = yr.find(tags=["keep"])
+    assert [d["name"] for d in found] == ["two", "one"]
+    assert all(d["status"] == "completed" for d in found)
+    assert yr.get_experiment(found[0]["id"]).name == "two"

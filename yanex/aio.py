@@ -237,6 +237,14 @@ async def get_experiments(**filters: Any) -> list[Experiment]:
     return found
 
 
+async def find(**filters: Any) -> list[dict[str, Any]]:
+    """Metadata dicts of the stored experiments matching the filters (yanex.results)."""
+    from yanex import results
+
+    found: list[dict[str, Any]] = await _query(results.find, **filters)
+    return found
+
+
 async def get_latest(**filters: Any) -> Experiment | None:
     """The newest stored experiment matching the filters, or None (yanex.results)."""
     from yanex import results
@@ -310,6 +318,7 @@ __all__ = [
     "execute_bash_script",
     "experiment_exists",
     "fail",
+    "find",
     "get_artifacts_dir",
     "get_best",
     "get_cli_args",

@@ -54,6 +54,15 @@ def get_experiments(**filters: Any) -> list[Experiment]:
     return [Experiment._from_record(r) for r in _records(filters)]
 
 
+def find(**filters: Any) -> list[dict[str, Any]]:
+    """Metadata dicts (with ``id``) of the experiments matching the filters, newest first.
+
+    The lightweight form of ``get_experiments`` shown in the Python API overview:
+    ``yr.get_experiment(d["id"])`` gives the full object.
+    """
+    return [{**exp.metadata, "id": exp.id} for exp in get_experiments(**filters)]
+
+
 def get_latest(**filters: Any) -> Experiment | None:
     """The most recently created experiment matching the filters, or None."""
     rec = _query.latest(_filters(filters))
@@ -145,6 +154,7 @@ __all__ = [
     "Experiment",
     "compare",
     "experiment_exists",
+    "find",
     "get_best",
     "get_experiment",
     "get_experiment_count",
