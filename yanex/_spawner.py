@@ -126,7 +126,13 @@ def _close() -> None:
 
 
 def _forget_after_fork() -> None:
-    _state.clear()  # the spawner belongs to the parent; its socket copy stays open harmlessly
+    # The spawner belongs to the parent. Our copy of its lifeline must go, or the spawner
+    # would not see the parent die while this child lives.
+    control = _state.get("control")
+    if control is not None:
+        with contextlib.suppress(OSError):
+            control.close()
+    _state.clear()
 
 
 atexit.register(_close)
