@@ -108,3 +108,45 @@ async def test_missing_working_directory_is_refused(tmp_path: Path) -> None:
     with pytest.raises(OSError, match="does not exist"):
         await _supervise.supervise([sys.executable, "-c", "pass"], cwd=tmp_path / "nope")
     await anyio.lowlevel.checkpoint()
+
+
+@pytest.mark.anyio
+async def test_a_killed_spawner_takes_its_children_with_it(tmp_path: Path) -> None:
+    """If the spawner itself is killed, the running child's group is killed too and the
+    child is reported as ended by SIGKILL, never left running."""
+    import os
+    import signal
+
+    from yanex import _spawner
+
+    started = tmp_path / "started"
+    script = f"import pathlib, time\npathlib.Path({str(started)!r}).touch()\ntime.sleep(600)\n"
+
+    async def kill_spawner_when_started() -> None:
+        while not started.exists():
+            await anyio.sleep(0.02)
+        os.kill(_spawner._state["proc"].pid, signal.SIGKILL)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(kill_spawner_when_started)
+        with anyio.fail_after(30):
+            outcome = await _supervise.supervise([sys.executable, "-c", script])
+    assert outcome.returncode == -signal.SIGKILL
+    assert outcome.pid is not None
+    assert _dead_or_zombie(outcome.pid)
+
+
+def _dead_or_zombie(pid: int) -> bool:
+    """True once ``pid`` is gone or a zombie (its new parent may be slow to reap it)."""
+    import time
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            return True
+        if "\nState:\tZ" in status:
+            return True
+        time.sleep(0.02)
+    return False

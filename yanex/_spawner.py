@@ -19,6 +19,7 @@ import contextlib
 import fcntl
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -55,7 +56,10 @@ class Child:
                 data = self._status.recv(4096)
             except BlockingIOError:
                 continue
-            if not data:  # the spawner died: the child was killed with it
+            if not data:  # the spawner died: make sure the child's group died too
+                if self.pid > 0:
+                    with contextlib.suppress(OSError):
+                        os.killpg(self.pid, signal.SIGKILL)
                 return {"status": 9}
             self._buffer += data
         line, self._buffer = self._buffer.split(b"\n", 1)
