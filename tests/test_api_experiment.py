@@ -427,3 +427,16 @@ async def test_blocking_face_inside_any_running_loop() -> None:
         exp_dir = exp.experiment_dir
     assert _meta(exp_dir)["status"] == "completed"
     assert len(json.loads((exp_dir / "metrics.json").read_text())) == 3
+
+
+def test_experiment_id_and_paths_stay_readable_after_the_block(store_dir: Path) -> None:
+    """After `with create_experiment(...) as exp:` ends, exp.experiment_id and its paths
+    still name the experiment (for printing or loading results), while logging through
+    exp is refused because the experiment is no longer active."""
+    with yanex.create_experiment(Path("train.py")) as exp:
+        inside = yanex.get_experiment_id()
+    assert exp.experiment_id == inside
+    assert exp.experiment_dir == store_dir / inside
+    assert exp.artifacts_dir == store_dir / inside / "artifacts"
+    with pytest.raises(yanex.ExperimentContextError):
+        exp.log_metrics({"late": 1})

