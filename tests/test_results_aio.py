@@ -36,9 +36,9 @@ def test_aio_queries_mirror_results_signatures() -> None:
 @pytest.mark.anyio
 async def test_aio_queries_return_results() -> None:
     """yanex.aio runs the queries without blocking the loop and returns the same data."""
-    a = make("a", config={"lr": 1}, metrics=[{"acc": 0.2}])
-    b = make("b", config={"lr": 2}, metrics=[{"acc": 0.9}], status="failed")
-    assert (await aio.get_experiment("a")).id == a
+    a = make("alpha", config={"lr": 1}, metrics=[{"acc": 0.2}])
+    b = make("beta", config={"lr": 2}, metrics=[{"acc": 0.9}], status="failed")
+    assert (await aio.get_experiment("alpha")).id == a  # not hex: no id prefix clash
     assert {e.id for e in await aio.get_experiments()} == {a, b}
     assert (await aio.get_experiments(status="failed"))[0].id == b
     latest = await aio.get_latest()

@@ -96,3 +96,22 @@ def test_unusable_store_is_one_error_line(inputs: Path, work_dir: Path) -> None:
     lines = error_lines(res.stderr)
     assert len(lines) == 1 and lines[0].startswith("Error: "), res.stderr
     assert "ran" not in res.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("run", "train.py", "-j", "abc"), "'abc' is not a valid integer"),
+        (("frobnicate",), "No such command 'frobnicate'"),
+        (("run", "train.py", "--timeout"), "requires an argument"),
+    ],
+)
+def test_click_usage_errors_are_one_line(work_dir, store_dir, args, needle) -> None:
+    """Option and command mistakes caught by the parser also give exactly one `Error:` line
+    (pointing at --help), exit code 2, and create nothing."""
+    (work_dir / "train.py").write_text("pass\n")
+    res = run_cli(*args)
+    assert res.returncode == 2
+    assert res.stderr.count("\n") == 1 and res.stderr.startswith("Error: "), res.stderr
+    assert needle in res.stderr and "--help" in res.stderr
+    assert not store_dir.exists() or not any(store_dir.iterdir())

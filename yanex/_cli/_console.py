@@ -68,6 +68,13 @@ def table(
     click.echo("\n".join(lines))  # one write: 10,000-row listings stay fast
 
 
+def _usage_line(exc: click.exceptions.UsageError) -> str:
+    """Click's usage error as one line, pointing at the command's --help."""
+    message = " ".join(exc.format_message().split())
+    path = exc.ctx.command_path if exc.ctx is not None else "yanex"
+    return f"{message} (see '{path} --help')"
+
+
 def run_cli(cli: click.Group, argv: list[str] | None) -> None:
     """Run the CLI on the chosen backend; map errors to one line and an exit code."""
     from yanex import _portal
@@ -78,8 +85,7 @@ def run_cli(cli: click.Group, argv: list[str] | None) -> None:
     except click.exceptions.Abort:
         fail("aborted", 130)
     except click.exceptions.UsageError as exc:
-        exc.show()
-        raise SystemExit(EXIT_USAGE) from None
+        fail(_usage_line(exc), EXIT_USAGE)
     except click.exceptions.ClickException as exc:
         fail(exc.format_message(), exc.exit_code)
     except click.exceptions.Exit as exc:
