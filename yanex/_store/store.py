@@ -263,13 +263,27 @@ class MetricsWriter:
             line = json_encoder.encode(MetricsLogEntry(step, time.time(), data)) + b"\n"
             if not self._ends_nl:
                 line = b"\n" + line  # seal a torn record left by a killed writer
-            os.write(self._fd, line)
-            self._offset += len(line)
-            self._ends_nl = True
+            self._write_whole(line)
             self._max_step = max(self._max_step, step)
             return step
         finally:
             self._unlock()
+
+    def _write_whole(self, line: bytes) -> None:
+        """Write all of ``line`` or raise; a short write (a full disk) is not a success.
+
+        What did get written stays as a torn record, which readers skip and the next
+        append seals, so the step is reported as failed and nothing else is harmed.
+        """
+        view = memoryview(line)
+        try:
+            while view:
+                written = os.write(self._fd, view)
+                self._offset += written
+                view = view[written:]
+        finally:
+            if len(view) < len(line):  # something was written: torn unless all of it
+                self._ends_nl = not view
 
     def close(self) -> None:
         with self._thread_lock:
