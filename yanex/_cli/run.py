@@ -15,6 +15,7 @@ import contextlib
 import os
 import signal
 import sys
+import threading
 from typing import Any, NoReturn
 
 import anyio
@@ -25,6 +26,8 @@ from yanex._core import runner
 from yanex.errors import ConfigError, YanexError
 
 from . import _console, _run_view
+
+STALE_SCAN_GRACE = 2.0  # seconds the stale-experiment scan may outlast the run
 
 EPILOG = """\b
 Parameters: config files < YANEX_PARAM_<key> variables (__ nests) < --param.
@@ -207,10 +210,15 @@ async def _run(
     workers = runner.worker_count(request.parallel, total)
     view = _run_view.make_view(total, workers)
     run = runner.Run(total, workers=workers, timeout=request.timeout, grace=grace, observer=view)
+    stop_scan, scan_done = threading.Event(), anyio.Event()
     try:
         async with anyio.create_task_group() as tg:
-            tg.start_soon(_mark_stale)  # beside the run: a large store must not delay it
+            tg.start_soon(_mark_stale, stop_scan, scan_done)  # beside the run
             signum = await _until_signalled(run, jobs)
+            if signum is None:  # a huge store may hold us only this long after the run
+                with anyio.move_on_after(STALE_SCAN_GRACE):
+                    await scan_done.wait()
+            stop_scan.set()
     finally:
         view.close()
     _run_view.summary(run, interrupted=signum is not None)
@@ -219,9 +227,12 @@ async def _run(
     return 0 if run.ok else _console.EXIT_ERROR
 
 
-async def _mark_stale() -> None:
+async def _mark_stale(stop: threading.Event, done: anyio.Event) -> None:
     """Experiments left 'running' by a supervisor that died are failed now, and said so."""
-    stale = await anyio.to_thread.run_sync(runner.mark_stale)
+    try:
+        stale = await anyio.to_thread.run_sync(runner.mark_stale, stop)
+    finally:
+        done.set()
     if stale:
         _console.echo(
             f"[yanex] marked {len(stale)} experiment(s) whose supervisor died as failed: "

@@ -179,10 +179,16 @@ def worker_count(parallel: int | None, total: int) -> int:
 # --- the store side -----------------------------------------------------------------------
 
 
-def mark_stale() -> list[str]:
-    """Mark every 'running' experiment whose supervisor is gone as failed; their ids."""
+def mark_stale(stop: threading.Event | None = None) -> list[str]:
+    """Mark every 'running' experiment whose supervisor is gone as failed; their ids.
+
+    ``stop`` ends the scan early (the run it accompanies is over): it is housekeeping, and
+    every reader already reports such experiments as failed, so a partial pass is fine.
+    """
     stale = []
     for exp_dir in store.iter_experiment_dirs():
+        if stop is not None and stop.is_set():
+            break
         raw = fs.read_bytes(exp_dir / layout.METADATA) or b""
         if b'"running"' not in raw:  # cheap filter: most experiments are finished
             continue
