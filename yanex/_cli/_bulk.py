@@ -16,6 +16,7 @@ from yanex._core import query
 from yanex.errors import YanexError
 
 from . import _console, _render
+from ._filters import FilterArgs, check_format, confirm, targets
 
 
 def preview(records: Sequence[query.Record], what: str) -> None:
@@ -47,6 +48,33 @@ def act(
     report(results, done, fmt)
     if any(r["result"] == "error" for r in results):
         raise SystemExit(_console.EXIT_ERROR)
+
+
+def move(
+    experiments: tuple[str, ...],
+    filters: FilterArgs,
+    *,
+    force: bool,
+    fmt: str,
+    to_archive: bool,
+) -> None:
+    """archive (``to_archive``) or unarchive: select, preview, confirm, move, report."""
+    from yanex._core import manage
+
+    fmt = check_format(fmt)
+    verb = "archive" if to_archive else "unarchive"
+    records = targets(experiments, filters, archived=not to_archive, verb=verb)
+    if not records:
+        none = "No experiments to archive." if to_archive else "No archived experiments to restore."
+        _console.echo(none, err=True)
+        return
+    preview(records, "Archiving" if to_archive else "Restoring")
+    question = "Archive" if to_archive else "Restore"
+    if not force and not confirm(f"{question} {len(records)} experiment(s)?"):
+        declined("archived" if to_archive else "restored")
+    manage.sweep_leftovers()  # staging copies an interrupted move left behind
+    action = manage.archive if to_archive else manage.unarchive
+    act(records, action, done=f"{verb}d", fmt=fmt)
 
 
 def report(results: list[dict[str, Any]], done: str, fmt: str) -> None:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncclick as click
 
-from yanex._core import manage
-
-from . import _bulk, _console
-from ._filters import FilterArgs, check_format, confirm, filter_options, format_option, targets
+from . import _bulk
+from ._filters import FilterArgs, filter_options, format_option
 
 
 @click.command("archive", short_help="Move experiments into the archive.")
@@ -20,13 +18,4 @@ def command(*, experiments: tuple[str, ...], filters: FilterArgs, force: bool, f
 
     They keep all their data and can be restored with yanex unarchive.
     """
-    fmt = check_format(fmt)
-    records = targets(experiments, filters, archived=False, verb="archive")
-    if not records:
-        _console.echo("No experiments to archive.", err=True)
-        return
-    _bulk.preview(records, "Archiving")
-    if not force and not confirm(f"Archive {len(records)} experiment(s)?"):
-        _bulk.declined("archived")
-    manage.sweep_leftovers()  # staging copies an interrupted move left behind
-    _bulk.act(records, manage.archive, done="archived", fmt=fmt)
+    _bulk.move(experiments, filters, force=force, fmt=fmt, to_archive=True)

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncclick as click
 
-from yanex._core import manage
-
-from . import _bulk, _console
-from ._filters import FilterArgs, check_format, confirm, filter_options, format_option, targets
+from . import _bulk
+from ._filters import FilterArgs, filter_options, format_option
 
 
 @click.command("unarchive", short_help="Restore archived experiments.")
@@ -17,13 +15,4 @@ from ._filters import FilterArgs, check_format, confirm, filter_options, format_
 @format_option()
 def command(*, experiments: tuple[str, ...], filters: FilterArgs, force: bool, fmt: str) -> None:
     """Restore archived experiments given by id, prefix or name, or selected by filters."""
-    fmt = check_format(fmt)
-    records = targets(experiments, filters, archived=True, verb="unarchive")
-    if not records:
-        _console.echo("No archived experiments to restore.", err=True)
-        return
-    _bulk.preview(records, "Restoring")
-    if not force and not confirm(f"Restore {len(records)} experiment(s)?"):
-        _bulk.declined("restored")
-    manage.sweep_leftovers()  # staging copies an interrupted move left behind
-    _bulk.act(records, manage.unarchive, done="unarchived", fmt=fmt)
+    _bulk.move(experiments, filters, force=force, fmt=fmt, to_archive=False)

@@ -97,10 +97,9 @@ def _parse_bracketed(s: str) -> Any:
     return [parse_scalar(item) for item in split_top(inner) if item.strip()] if inner else []
 
 
-def split_top(s: str) -> list[str]:
-    """Split on commas that are not inside brackets, braces, parentheses or quotes."""
-    parts: list[str] = []
-    depth, quote, start = 0, "", 0
+def _depths(s: str) -> Iterator[tuple[int, str, int, bool]]:
+    """(index, character, bracket depth after it, inside quotes?) for each character."""
+    depth, quote = 0, ""
     for i, ch in enumerate(s):
         if quote:
             quote = "" if ch == quote else quote
@@ -110,7 +109,15 @@ def split_top(s: str) -> list[str]:
             depth += 1
         elif ch in ")]}":
             depth -= 1
-        elif ch == "," and depth == 0:
+        yield i, ch, depth, bool(quote)
+
+
+def split_top(s: str) -> list[str]:
+    """Split on commas that are not inside brackets, braces, parentheses or quotes."""
+    parts: list[str] = []
+    start = 0
+    for i, ch, depth, quoted in _depths(s):
+        if ch == "," and depth == 0 and not quoted:
             parts.append(s[start:i])
             start = i + 1
     parts.append(s[start:])
@@ -144,19 +151,12 @@ def _parse_call(s: str) -> Sweep:
 
 
 def _balanced(inner: str) -> bool:
-    depth, quote = 0, ""
-    for ch in inner:
-        if quote:
-            quote = "" if ch == quote else quote
-        elif ch in "\"'":
-            quote = ch
-        elif ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-            if depth < 0:
-                return False
-    return depth == 0 and not quote
+    state = (0, False)  # (depth, inside quotes) after the last character
+    for _i, _ch, depth, quoted in _depths(inner):
+        if depth < 0:
+            return False
+        state = (depth, quoted)
+    return state == (0, False)
 
 
 def _list_sweep(items: list[str], expr: str) -> Sweep:
