@@ -3,19 +3,21 @@
 ``parse_value`` turns the text of a ``--param`` value or ``YANEX_PARAM_*`` variable into an
 int, float, bool, None, JSON list/object or string, or a ``Sweep`` for the sweep syntax:
 ``list(a, b)``, ``a,b,c``, ``range(stop)``, ``range(start, stop[, step])``,
-``linspace(start, stop, n)``, ``logspace(start, stop, n)``. ``expand()`` yields one concrete
-parameter dict per point of the product of all sweeps, lazily, so a large grid costs no
-memory until it runs. Malformed syntax raises ``ConfigError``.
+``linspace(start, stop, n)``, ``logspace(start, stop, n)``. A sweep's values are computed on
+demand (``range(1e9)`` holds three numbers), so ``count()`` is cheap for any grid and
+``check_limit`` can refuse a huge one before anything is made; ``expand()`` yields one
+concrete parameter dict per point of the product of all sweeps, lazily, so a large grid
+costs no memory until it runs. ``nan``, ``inf`` and ``-inf`` (also YAML's ``.nan``,
+``.inf``) are floats. Malformed syntax raises ``ConfigError``.
 """
 
 from __future__ import annotations
 
 import copy
-import itertools
 import json
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,14 +28,43 @@ _INT = re.compile(r"^[+-]?\d+$")
 _FLOAT = re.compile(r"^[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?$")
 _BOOLS = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
 _NULLS = ("null", "none", "~")
+_NONFINITE = {
+    **dict.fromkeys(("nan", ".nan", "+nan", "-nan"), math.nan),
+    **dict.fromkeys(("inf", "+inf", "infinity", "+infinity", ".inf", "+.inf"), math.inf),
+    **dict.fromkeys(("-inf", "-infinity", "-.inf"), -math.inf),
+}
+MAX_EXPERIMENTS = 10_000  # a bigger sweep needs --max-experiments N
 
 
 @dataclass(frozen=True)
 class Sweep:
     """A parameter that takes each of ``values`` in turn; ``expr`` is how it was written."""
 
-    values: tuple[Any, ...]
+    values: Sequence[Any]
     expr: str
+
+
+class _Points(Sequence[Any]):
+    """``count`` values computed from their index on demand (a float range, linspace...)."""
+
+    def __init__(self, count: int, point: Callable[[int], Any]) -> None:
+        self._count = count
+        self._point = point
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self._count))]
+        if index < 0:
+            index += self._count
+        if not 0 <= index < self._count:
+            raise IndexError(index)
+        return self._point(index)
+
+    def __iter__(self) -> Iterator[Any]:
+        return (self._point(i) for i in range(self._count))
 
 
 # --- values -------------------------------------------------------------------------------
@@ -61,6 +92,8 @@ def parse_scalar(text: str) -> Any:
     lower = s.lower()
     if lower in _NULLS or lower in _BOOLS:
         return _BOOLS.get(lower)
+    if lower in _NONFINITE:
+        return _NONFINITE[lower]
     if _INT.match(s) or _FLOAT.match(s):
         return int(s) if _INT.match(s) else float(s)
     if _is_quoted(s):
@@ -144,10 +177,14 @@ def _parse_call(s: str) -> Sweep:
     count = numbers[2]
     if not isinstance(count, int) or count <= 0:
         raise ConfigError(f"bad sweep syntax: {func}() count must be a positive integer: {s}")
-    points = _linspace(numbers[0], numbers[1], count)
-    if func == "logspace":
-        points = [_clean(10.0**p) for p in points]
-    return Sweep(tuple(points), s)
+    if not all(math.isfinite(n) for n in numbers):
+        raise ConfigError(f"bad sweep syntax: {func}() needs finite numbers: {s}")
+    points = _linspace(numbers[0], numbers[1], count, log=func == "logspace")
+    try:  # the ends are the extremes: if they compute, every point does
+        points[0], points[-1]
+    except OverflowError:
+        raise ConfigError(f"bad sweep syntax: {func}() values overflow: {s}") from None
+    return Sweep(points, s)
 
 
 def _balanced(inner: str) -> bool:
@@ -174,27 +211,32 @@ def _number(arg: str, expr: str) -> int | float:
     return value
 
 
-def _range_values(args: list[int | float], expr: str) -> tuple[Any, ...]:
+def _range_values(args: list[int | float], expr: str) -> Sequence[Any]:
     if not 1 <= len(args) <= 3:
         raise ConfigError(f"bad sweep syntax: range() takes 1 to 3 numbers: {expr}")
     full: list[int | float] = [0, args[0], 1] if len(args) == 1 else [*args, 1][:3]
     start, stop, step = full
     if step == 0:
         raise ConfigError(f"bad sweep syntax: range() step must not be zero: {expr}")
+    if not all(math.isfinite(a) for a in full):
+        raise ConfigError(f"bad sweep syntax: range() needs finite numbers: {expr}")
+    values: Sequence[Any]
     if all(isinstance(a, int) for a in (start, stop, step)):
-        values: tuple[Any, ...] = tuple(range(int(start), int(stop), int(step)))
+        values = range(int(start), int(stop), int(step))
     else:  # float range: count first, so accumulated rounding cannot add a point
         count = max(0, math.ceil((stop - start) / step - 1e-9))
-        values = tuple(_clean(start + i * step) for i in range(count))
+        values = _Points(count, lambda i: _clean(start + i * step))
     if not values:
         raise ConfigError(f"bad sweep syntax: range() gives no values: {expr}")
     return values
 
 
-def _linspace(start: float, stop: float, count: int) -> list[float]:
-    if count == 1:
-        return [float(start)]
-    return [_clean(start + (stop - start) * i / (count - 1)) for i in range(count)]
+def _linspace(start: float, stop: float, count: int, *, log: bool) -> Sequence[float]:
+    def point(i: int) -> float:
+        x = float(start) if count == 1 else start + (stop - start) * i / (count - 1)
+        return _clean(10.0**x) if log else _clean(x)
+
+    return _Points(count, point)
 
 
 def _clean(x: float) -> float:
@@ -215,8 +257,28 @@ def sweep_paths(params: Mapping[str, Any], prefix: str = "") -> list[tuple[str, 
 
 
 def count(params: Mapping[str, Any]) -> int:
-    """How many experiments ``params`` expands to."""
+    """How many experiments ``params`` expands to (without computing any of them)."""
     return math.prod(len(s.values) for _, s in sweep_paths(params))
+
+
+def check_limit(total: int, limit: int | None) -> None:
+    """Refuse a plan of more than ``limit`` (default ``MAX_EXPERIMENTS``) experiments."""
+    limit = MAX_EXPERIMENTS if limit is None else limit
+    if total > limit:
+        raise ConfigError(
+            f"the sweep expands to {total:,} experiments, more than the limit of {limit:,}; "
+            "narrow it, or raise the limit with --max-experiments N"
+        )
+
+
+def _product(seqs: list[Sequence[Any]]) -> Iterator[tuple[Any, ...]]:
+    """``itertools.product`` without first copying every sequence into a tuple."""
+    if not seqs:
+        yield ()
+        return
+    for head in seqs[0]:
+        for rest in _product(seqs[1:]):
+            yield (head, *rest)
 
 
 def expand(params: dict[str, Any]) -> Iterator[tuple[dict[str, Any], list[tuple[str, Any]]]]:
@@ -226,7 +288,7 @@ def expand(params: dict[str, Any]) -> Iterator[tuple[dict[str, Any], list[tuple[
         yield params, []
         return
     paths = [p for p, _ in found]
-    for combo in itertools.product(*(s.values for _, s in found)):
+    for combo in _product([s.values for _, s in found]):
         point = copy.deepcopy(params)
         for path, value in zip(paths, combo, strict=True):
             set_path(point, path, value)

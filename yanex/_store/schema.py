@@ -8,6 +8,7 @@ written into every metadata.json.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import msgspec
@@ -86,34 +87,88 @@ def _enc_hook(obj: Any) -> Any:
     return str(obj)
 
 
-json_encoder = msgspec.json.Encoder(enc_hook=_enc_hook)
-json_decoder = msgspec.json.Decoder()
-metrics_entry_decoder = msgspec.json.Decoder(MetricsLogEntry)
+_NONFINITE = {"nan": msgspec.Raw(b"NaN"), "inf": msgspec.Raw(b"Infinity")}
+_NONFINITE["-inf"] = msgspec.Raw(b"-Infinity")
+_TOKENS = (b"NaN", b"Infinity")
 
 
-def yaml_flow(value: Any) -> str:
-    """``value`` (JSON types only) as YAML in flow style, which any YAML loader reads back.
+def _tokens(obj: Any) -> Any:
+    """``obj`` (builtins only) with NaN and infinities as the tokens Python's json writes."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else _NONFINITE[repr(obj)]
+    if isinstance(obj, dict):
+        return {k: _tokens(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_tokens(v) for v in obj]
+    return obj
 
-    JSON is nearly YAML already; floats need care: YAML 1.1 loaders (PyYAML) read ``1e-05``
-    as a string, so an exponent always gets a mantissa with a dot (``1.0e-05``).
+
+class JSONEncoder:
+    """msgspec's encoder, except that NaN, Infinity and -Infinity are written as those tokens
+    (what ``json.dumps`` writes and ``json.loads`` and yanex 0.6 read) instead of ``null``.
+
+    msgspec writes a non-finite float as ``null``, so only an output holding ``null`` is
+    looked at again: the common case costs one byte search.
     """
-    if isinstance(value, dict):
-        items = (f"{yaml_flow(str(k))}: {yaml_flow(v)}" for k, v in value.items())
-        return "{" + ", ".join(items) + "}"
-    if isinstance(value, list):
-        return "[" + ", ".join(yaml_flow(v) for v in value) + "]"
-    if isinstance(value, bool) or value is None:
-        return {True: "true", False: "false", None: "null"}[value]
-    if isinstance(value, float):
-        mantissa, e, exponent = repr(value).partition("e")  # repr signs the exponent
-        if e and "." not in mantissa:
-            mantissa += ".0"
-        return mantissa + e + exponent
-    if isinstance(value, int):
-        return str(value)
-    return json_encoder.encode(str(value)).decode()
+
+    def __init__(self) -> None:
+        self._enc = msgspec.json.Encoder(enc_hook=_enc_hook)
+
+    def encode(self, obj: Any) -> bytes:
+        out = self._enc.encode(obj)
+        if b"null" not in out:
+            return out
+        plain = msgspec.to_builtins(obj, enc_hook=_enc_hook)
+        marked = _tokens(plain)
+        return out if marked == plain else self._enc.encode(marked)
+
+
+class JSONDecoder:
+    """msgspec's decoder (of ``type``), falling back to ``json.loads`` for the NaN and
+    Infinity tokens that msgspec rejects; anything else malformed raises msgspec's error."""
+
+    def __init__(self, type: Any = Any) -> None:
+        self._type = type
+        self._dec = msgspec.json.Decoder(type)
+
+    def decode(self, data: bytes) -> Any:
+        try:
+            return self._dec.decode(data)
+        except msgspec.DecodeError:
+            if not any(token in data for token in _TOKENS):
+                raise
+            import json
+
+            try:
+                value = json.loads(data)
+            except ValueError:
+                raise msgspec.DecodeError("JSON is malformed") from None
+            return value if self._type is Any else msgspec.convert(value, self._type)
+
+
+json_encoder = JSONEncoder()
+json_decoder = JSONDecoder()
+metrics_entry_decoder = JSONDecoder(MetricsLogEntry)
 
 
 def encode_pretty(obj: Any) -> bytes:
     """JSON with 2-space indentation, as the documented layout promises."""
-    return msgspec.json.format(json_encoder.encode(obj), indent=2)
+    raw = json_encoder.encode(obj)
+    if not any(token in raw for token in _TOKENS):
+        return msgspec.json.format(raw, indent=2)
+    import json  # msgspec's formatter rejects the NaN/Infinity tokens; Python's json keeps them
+
+    return json.dumps(json.loads(raw), indent=2, ensure_ascii=False).encode()
+
+
+def yaml_block(value: Any) -> str:
+    """``value`` (JSON types) as block-style YAML that PyYAML's ``safe_load`` reads back
+    exactly: NaN and infinities as ``.nan``/``.inf``, control characters escaped in
+    double-quoted strings. PyYAML is imported here, when a file is written."""
+    import yaml
+
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    text: str = yaml.dump(
+        value, Dumper=dumper, default_flow_style=False, sort_keys=False, allow_unicode=True
+    )
+    return text

@@ -30,17 +30,19 @@ from .clock import iso, now_iso
 from .migrate import normalize_metadata
 from .schema import (
     FORMAT_VERSION,
+    JSONDecoder,
     Metadata,
     MetricsLogEntry,
     ScriptRun,
     encode_pretty,
     json_decoder,
     json_encoder,
-    yaml_flow,
+    metrics_entry_decoder,
+    yaml_block,
 )
 
 _BASE_STEP = -1
-_entries_decoder = msgspec.json.Decoder(list[MetricsLogEntry])
+_entries_decoder = JSONDecoder(list[MetricsLogEntry])
 
 
 # --- experiment directories -------------------------------------------------------------
@@ -161,10 +163,9 @@ def write_config(exp_dir: Path, config: dict[str, Any], *, legacy: bool = True) 
 
 
 def write_legacy_params(exp_dir: Path, config: dict[str, Any]) -> None:
-    """params.yaml: the parameters where yanex 0.6 reads them (YAML flow style, see
-    ``schema.yaml_flow``: no PyYAML import, which costs more than the rest of a run's
-    bookkeeping)."""
-    text = yaml_flow(json_decoder.decode(json_encoder.encode(config))) + "\n"
+    """params.yaml: the parameters where yanex 0.6 reads them, as block YAML (PyYAML is
+    imported here; ``yanex run`` calls this while the child starts, off its critical path)."""
+    text = yaml_block(json_decoder.decode(json_encoder.encode(config)))
     fs.atomic_write(exp_dir / layout.LEGACY_PARAMS, text.encode(), fsync=False)
 
 
@@ -306,7 +307,10 @@ def _decode_log(chunk: bytes) -> list[MetricsLogEntry]:
     if not body.strip():
         return []
     try:
-        return _entries_decoder.decode(b"[" + body.rstrip(b"\n").replace(b"\n", b",") + b"]")
+        entries: list[MetricsLogEntry] = _entries_decoder.decode(
+            b"[" + body.rstrip(b"\n").replace(b"\n", b",") + b"]"
+        )
+        return entries
     except msgspec.DecodeError:
         return _decode_lines(body)
 
@@ -316,7 +320,7 @@ def _decode_lines(body: bytes) -> list[MetricsLogEntry]:
     out: list[MetricsLogEntry] = []
     for line in body.splitlines():
         with contextlib.suppress(msgspec.DecodeError):
-            out.append(msgspec.json.decode(line, type=MetricsLogEntry))
+            out.append(metrics_entry_decoder.decode(line))
     return out
 
 
