@@ -1,22 +1,23 @@
-"""The supervisor's side of the spawner process (``_zygote``); used by ``_supervise`` only.
+"""The supervisor's side of the spawner process (``_spawnd``); used by ``_supervise`` only.
 
-One spawner per supervisor process, started on the first spawn and kept for the life of the
-process (forgotten in a forked child, closed at exit). ``spawn()`` creates the stdout and
-stderr pipes and a status socket, hands their far ends to the spawner, and returns a
-``Child`` whose ``wait()`` reads the exit status the spawner reports. Signals go straight
-from the supervisor to the child's process group (``os.killpg``); the spawner only forks and
-reaps.
+One spawner per supervisor process, started on first use and kept for the life of the
+process (forgotten in a forked child, closed at exit). A ``Launch`` says exactly what to
+start: argv, environment, working directory, umask and stdin, all taken from the caller at
+the moment of its call. ``spawn()`` returns a ``Child`` with the read ends of its stdout and
+stderr; its ``wait()`` reads the exit status the spawner reports. Signals go straight from
+the supervisor to the child's process group (``os.killpg``).
 
-A Python script runs in a forked, pre-initialised interpreter only when the child's
-``PYTHON*`` environment is the spawner's own (those variables shape an interpreter at start
-up); otherwise, and for every other command, the fork ``exec``s it.
+Launch paths (``YANEX_LAUNCH_PATH``): ``pool`` (the default where it works) lets the spawner
+start a Python script's interpreter ahead of need with ``prepare()``; ``exec`` starts every
+child at the moment of ``spawn()``. Both run the script as ``python -u script args`` would
+run; see ``_warm`` for how a prepared interpreter hides that it was prepared.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
-import fcntl
+import hashlib
 import json
 import os
 import signal
@@ -24,86 +25,149 @@ import socket
 import subprocess
 import sys
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import anyio
 
+from yanex import _platform
+from yanex._spawnd import ENV_PREFIX, HEADER
+from yanex.errors import ConfigError
+
+ENV_LAUNCH_PATH = "YANEX_LAUNCH_PATH"
+PATHS = ("pool", "exec")
+_SOCKET_BUFFER = 4 * 1024 * 1024
+
 _lock = threading.Lock()
 _state: dict[str, Any] = {}
-_PIPE_SIZE = 1024 * 1024
-_SOCKET_BUFFER = 4 * 1024 * 1024
-_CMDLINE_ROOM = 4096
 
 
 class SpawnError(OSError):
     """The spawner could not start the child."""
 
 
+@dataclass
+class Launch:
+    """One child to start, exactly as the caller would start it at the moment of its call.
+
+    ``stdin`` is a descriptor to give the child as its stdin (the caller's own, for a single
+    ``yanex run``), or None for an empty stdin. ``python`` says ``argv`` is
+    ``[python, "-u", script, *args]``, which the pool path may prepare ahead of need;
+    ``ahead`` is how many more launches like this one the caller will ask for soon.
+    """
+
+    argv: list[str]
+    env: dict[str, str]
+    cwd: str
+    umask: int
+    stdin: int | None = None
+    python: bool = False
+    ahead: int = 0
+
+    def key(self) -> str:
+        """What a prepared interpreter must share with this launch to serve it."""
+        stdin = None
+        if self.stdin is not None:
+            st = os.fstat(self.stdin)
+            stdin = [st.st_dev, st.st_ino, st.st_rdev]
+        env = sorted((k, v) for k, v in self.env.items() if not k.startswith(ENV_PREFIX))
+        blob = json.dumps([self.argv, env, self.cwd, self.umask, stdin])
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    def fields(self) -> dict[str, Any]:
+        return {"argv": self.argv, "env": self.env, "cwd": self.cwd, "umask": self.umask}
+
+
+def launch_path() -> str:
+    """``pool`` or ``exec``: ``$YANEX_LAUNCH_PATH`` if set, else the best this system has."""
+    raw = os.environ.get(ENV_LAUNCH_PATH, "").strip().lower()
+    if raw and raw not in PATHS:
+        raise ConfigError(f"{ENV_LAUNCH_PATH} must be 'pool' or 'exec', not {raw!r}")
+    return raw or ("pool" if pool_supported() else "exec")
+
+
+def pool_supported() -> bool:
+    """The pool needs its start-up hook as a real file (not inside a zip) and fd passing."""
+    from yanex import _warm
+
+    return hasattr(socket, "send_fds") and Path(_warm.BOOT_DIR, "sitecustomize.py").is_file()
+
+
 class Child:
-    """A child started by the spawner: its pid and, once it has ended, its return code."""
+    """A child started by the spawner: its pid, its output pipes and, later, its exit."""
 
     def __init__(self, status: socket.socket) -> None:
         self._status = status
         self._buffer = b""
+        self._fds: list[int] = []
         self.pid = 0
+        self.via = ""
         self.returncode: int | None = None
 
     async def _message(self) -> dict[str, Any]:
         while b"\n" not in self._buffer:
             await anyio.wait_readable(self._status)
             try:
-                data = self._status.recv(4096)
+                data, fds, _flags, _addr = socket.recv_fds(self._status, 4096, 2)
             except BlockingIOError:
                 continue
+            self._fds += fds
             if not data:  # the spawner died: make sure the child's group died too
                 if self.pid > 0:
                     with contextlib.suppress(OSError):
                         os.killpg(self.pid, signal.SIGKILL)
-                return {"status": 9}
+                return {"returncode": -signal.SIGKILL}
             self._buffer += data
         line, self._buffer = self._buffer.split(b"\n", 1)
         return dict(json.loads(line))
 
-    async def started(self) -> None:
+    async def started(self) -> tuple[int, int]:
+        """Wait until the child runs; returns the read ends of its stdout and stderr."""
         message = await self._message()
         if "error" in message:
-            raise SpawnError(f"cannot start the child: {message['error']}")
+            raise SpawnError(message["error"])
         self.pid = int(message["pid"])
+        self.via = str(message.get("via", ""))
+        if len(self._fds) != 2:
+            raise SpawnError("the spawner sent no output pipes")
+        out_r, err_r = self._fds
+        self._fds = []
+        for fd in (out_r, err_r):
+            _platform.enlarge_pipe(fd)
+            os.set_blocking(fd, False)
+        return out_r, err_r
 
     async def wait(self) -> int:
         if self.returncode is None:
             message = await self._message()
-            self.returncode = os.waitstatus_to_exitcode(int(message["status"]))
+            self.returncode = int(message["returncode"])
         return self.returncode
 
     def close(self) -> None:
+        for fd in self._fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
         with contextlib.suppress(OSError):
             self._status.close()
 
 
-def _python_env(env: dict[str, str]) -> dict[str, str]:
-    return {k: v for k, v in env.items() if k.startswith("PYTHON")}
-
-
 def _start() -> dict[str, Any]:
-    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, _SOCKET_BUFFER)
-    theirs.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _SOCKET_BUFFER)
-    env = dict(os.environ)
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    with contextlib.suppress(OSError):
+        ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, _SOCKET_BUFFER)
+        theirs.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _SOCKET_BUFFER)
     proc = subprocess.Popen(
-        # the padding reserves room to show each child's own command line (see _zygote)
-        [sys.executable, "-u", "-m", "yanex._zygote", str(theirs.fileno()), "-" * _CMDLINE_ROOM],
+        [sys.executable, "-m", "yanex._spawnd", str(theirs.fileno())],
         pass_fds=(theirs.fileno(),),
         # not our stdout/stderr: a caller reading them to end-of-file must not wait for us
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
-        env=env,
     )
     theirs.close()
-    return {"owner": os.getpid(), "control": ours, "proc": proc, "python_env": _python_env(env)}
+    return {"owner": os.getpid(), "control": ours, "proc": proc}
 
 
 def _current() -> dict[str, Any]:
@@ -115,7 +179,7 @@ def _current() -> dict[str, Any]:
 
 
 def warm_up() -> None:
-    """Start the spawner if this process has none (it imports while the caller works)."""
+    """Start the spawner if this process has none (it starts while the caller works)."""
     _current()
 
 
@@ -123,8 +187,7 @@ def _close() -> None:
     with _lock:
         if _state.get("owner") != os.getpid():
             return
-        # End-of-file tells the spawner to stop (killing any child left, there should be none).
-        # Not waited for: it may still be importing, and it exits by itself once it reads EOF.
+        # End-of-file tells the spawner to stop, killing anything it still holds.
         _state["control"].close()
         _state.clear()
 
@@ -144,63 +207,59 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_after_fork)
 
 
-def _pipe() -> tuple[int, int]:
-    read_end, write_end = os.pipe()
-    with contextlib.suppress(OSError, AttributeError):
-        fcntl.fcntl(read_end, fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
-    os.set_blocking(read_end, False)
-    return read_end, write_end
+def _send(request: dict[str, Any], fds: list[int]) -> None:
+    body = json.dumps(request).encode()
+    head = HEADER.pack(len(body), len(fds))
+    for attempt in (1, 2):
+        control = _current()["control"]
+        try:
+            with _lock:
+                socket.send_fds(control, [head], fds)
+                control.sendall(body)
+            return
+        except (BrokenPipeError, ConnectionError):  # the spawner died: start a new one, once
+            with _lock:
+                _state.clear()
+            if attempt == 2:
+                raise
 
 
-def _request(
-    spawner: dict[str, Any], argv: list[str], env: dict[str, str], cwd: Path | None, python: bool
-) -> tuple[socket.socket, int, int]:
+def prepare(launch: Launch, count: int = 1) -> None:
+    """Ask for ``count`` interpreters to be started for launches like ``launch`` (pool path)."""
+    if count <= 0 or not launch.python or launch_path() != "pool":
+        return
+    fds = [] if launch.stdin is None else [launch.stdin]
+    _send({"op": "prepare", "key": launch.key(), "count": count, **launch.fields()}, fds)
+
+
+def drop(launch: Launch) -> None:
+    """Stop the interpreters prepared for launches like ``launch`` that were not used."""
+    if launch.python and _state.get("owner") == os.getpid():
+        with contextlib.suppress(OSError):
+            _send({"op": "drop", "key": launch.key()}, [])
+
+
+async def spawn(launch: Launch) -> tuple[Child, int, int]:
+    """Start ``launch``; returns the child and the read ends of its stdout and stderr."""
+    if not Path(launch.cwd).is_dir():
+        raise SpawnError(f"working directory does not exist: {launch.cwd}")
     mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     mine.setblocking(False)
-    out_r, out_w = _pipe()
-    err_r, err_w = _pipe()
-    in_place = python and _python_env(env) == spawner["python_env"]
-    request: dict[str, Any] = {
-        "mode": "python" if in_place else "exec",
-        "argv": argv[2:] if in_place else argv,
-        "env": env,
-        "cwd": str(cwd) if cwd is not None else None,
-    }
+    pool = launch.python and launch_path() == "pool"
+    request = {"op": "run", "key": launch.key(), "pool": pool, "ahead": launch.ahead}
     try:
-        socket.send_fds(
-            spawner["control"], [json.dumps(request).encode()], [theirs.fileno(), out_w, err_w]
-        )
+        fds = [theirs.fileno()] + ([] if launch.stdin is None else [launch.stdin])
+        _send({**request, **launch.fields()}, fds)
     except OSError:
-        for fd in (out_r, err_r):
-            os.close(fd)
         mine.close()
         raise
     finally:
-        for fd in (out_w, err_w):
-            os.close(fd)
         theirs.close()
-    return mine, out_r, err_r
-
-
-async def spawn(
-    argv: list[str], *, env: dict[str, str], cwd: Path | None, python_script: bool
-) -> tuple[Child, int, int]:
-    """Start ``argv``; returns the child and the read ends of its stdout and stderr."""
-    if cwd is not None and not Path(cwd).is_dir():
-        raise SpawnError(f"working directory does not exist: {cwd}")
-    try:
-        status, out_r, err_r = _request(_current(), argv, env, cwd, python_script)
-    except (BrokenPipeError, ConnectionError):  # the spawner died: start a new one, once
-        with _lock:
-            _state.clear()
-        status, out_r, err_r = _request(_current(), argv, env, cwd, python_script)
-    child = Child(status)
+    child = Child(mine)
     try:
         with anyio.CancelScope(shield=True):
-            await child.started()
+            out_r, err_r = await child.started()
     except BaseException:
         child.close()
-        for fd in (out_r, err_r):
-            os.close(fd)
         raise
     return child, out_r, err_r

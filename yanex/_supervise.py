@@ -1,13 +1,16 @@
 """The only place child processes are spawned, streamed, timed out, signalled and reaped.
 
-``supervise()`` starts a command in its own session (so signals go to its whole process
+``supervise()`` starts a ``Launch`` in its own session (so signals go to its whole process
 group, a bash script's own children included) through the spawner process (``_spawner``
-and ``_zygote``: the group dies with a SIGKILLed supervisor), drains stdout and stderr
+and ``_spawnd``: the group dies with a SIGKILLed supervisor), drains stdout and stderr
 concurrently in chunks into the given sinks (memory stays bounded whatever the volume),
-and stops the group on timeout or
-cancellation with SIGINT, then SIGTERM after a grace period, then SIGKILL, always waiting
-for the child (shielded) before returning or re-raising. It never relies on a library's
-``close()`` to kill gently.
+and stops the group on cancellation with SIGINT (what Ctrl-C in a terminal sends), then
+SIGTERM after a grace period, then SIGKILL; on timeout with SIGTERM, then SIGKILL (as
+``timeout(1)`` and batch schedulers do). It always waits for the child (shielded) before
+returning or re-raising, and never relies on a library's ``close()`` to kill gently.
+
+``Caller.now()`` takes what a child inherits from the caller (environment, working
+directory, umask) at the moment of the caller's call, not when the child happens to start.
 """
 
 from __future__ import annotations
@@ -23,7 +26,10 @@ from pathlib import Path
 
 import anyio
 
-from yanex import _context, _spawner
+from yanex import _context, _platform, _spawner
+from yanex._spawner import Launch, SpawnError, launch_path
+
+__all__ = ["Caller", "Launch", "Outcome", "SpawnError", "launch_path", "supervise"]
 
 Sink = Callable[[bytes], None]
 CHUNK = 64 * 1024
@@ -159,6 +165,7 @@ class Outcome:
     pid: int | None = None
     stderr_tail: str = ""
     signals_sent: list[str] = field(default_factory=list)
+    via: str = ""  # the launch path that started it: "pool" or "exec"
 
 
 async def _pump(fd: int, sinks: Sequence[Sink]) -> None:
@@ -178,9 +185,53 @@ async def _pump(fd: int, sinks: Sequence[Sink]) -> None:
         os.close(fd)
 
 
+@dataclass(frozen=True)
+class Caller:
+    """What a child started by the caller would inherit, taken at one moment."""
+
+    env: dict[str, str]
+    cwd: str
+    umask: int
+
+    @classmethod
+    def now(cls) -> Caller:
+        return cls(dict(os.environ), str(Path.cwd()), _platform.current_umask())
+
+    def launch(
+        self, argv: list[str], env: dict[str, str] | None = None, *, stdin: bool = False
+    ) -> Launch:
+        """A launch of ``argv`` as this caller; ``stdin=True`` passes our own stdin on."""
+        return Launch(
+            argv=argv,
+            env=dict(self.env if env is None else env),
+            cwd=self.cwd,
+            umask=self.umask,
+            stdin=own_stdin() if stdin else None,
+        )
+
+
+def own_stdin() -> int | None:
+    """Our stdin's descriptor if it is open, else None (the child gets an empty stdin)."""
+    try:
+        os.fstat(0)
+    except OSError:
+        return None
+    return 0
+
+
 def warm_up() -> None:
     """Start the spawner now, so its start-up overlaps with the caller's own work."""
     _spawner.warm_up()
+
+
+def prepare(launch: Launch, count: int = 1) -> None:
+    """Have ``count`` interpreters started ahead for launches like ``launch`` (pool path)."""
+    _spawner.prepare(launch, count)
+
+
+def drop(launch: Launch) -> None:
+    """Stop interpreters prepared for ``launch`` that will not be used."""
+    _spawner.drop(launch)
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> bool:
@@ -191,10 +242,13 @@ def _signal_group(pid: int, sig: signal.Signals) -> bool:
     return True
 
 
-async def stop(child: _spawner.Child, grace: float, sent: list[str]) -> None:
-    """SIGINT, then SIGTERM after ``grace``, then SIGKILL; returns once the child is reaped."""
+async def stop(
+    child: _spawner.Child, grace: float, sent: list[str], first: signal.Signals = signal.SIGINT
+) -> None:
+    """``first`` (SIGINT or SIGTERM), then SIGTERM after ``grace``, then SIGKILL; returns
+    once the child is reaped."""
     with anyio.CancelScope(shield=True):
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in dict.fromkeys((first, signal.SIGTERM)):
             if child.returncode is not None:
                 break  # not return: its group may still hold children (bash's `cmd &`)
             if _signal_group(child.pid, sig):
@@ -209,30 +263,20 @@ async def stop(child: _spawner.Child, grace: float, sent: list[str]) -> None:
 
 
 async def supervise(
-    argv: Sequence[str],
+    launch: Launch,
     *,
-    env: dict[str, str] | None = None,
-    cwd: Path | None = None,
     stdout: Sequence[Sink] = (),
     stderr: Sequence[Sink] = (),
     timeout: float | None = None,
     grace: float = GRACE,
     on_start: Callable[[int], Awaitable[None] | None] | None = None,
-    python_script: bool = False,
 ) -> Outcome:
-    """Run ``argv`` to its end (or timeout/cancellation) and report how it ended.
-
-    With ``python_script=True``, ``argv`` is ``[sys.executable, "-u", script, *args]`` and
-    the spawner may run the script in a pre-initialised interpreter (see ``_zygote``).
-    """
+    """Run ``launch`` to its end (or timeout/cancellation) and report how it ended."""
     tail = Tail()
-    child_env = dict(os.environ if env is None else env)
-    child_env[_context.ENV_SUPERVISOR_PID] = str(os.getpid())
+    launch.env[_context.ENV_SUPERVISOR_PID] = str(os.getpid())
     started = time.monotonic()
-    child, out_fd, err_fd = await _spawner.spawn(
-        list(argv), env=child_env, cwd=cwd, python_script=python_script
-    )
-    outcome = Outcome(returncode=None, duration=0.0, pid=child.pid)
+    child, out_fd, err_fd = await _spawner.spawn(launch)
+    outcome = Outcome(returncode=None, duration=0.0, pid=child.pid, via=child.via)
     try:
         if on_start is not None:
             maybe = on_start(child.pid)
@@ -242,7 +286,7 @@ async def supervise(
             await _run_to_end(child, (out_fd, stdout), (err_fd, [*stderr, tail]))
         if scope.cancelled_caught:
             outcome.timed_out = True
-            await stop(child, grace, outcome.signals_sent)
+            await stop(child, grace, outcome.signals_sent, first=signal.SIGTERM)
     except BaseException:
         outcome.cancelled = True
         await stop(child, grace, outcome.signals_sent)

@@ -39,7 +39,8 @@ async def _open(path: Path) -> bool:
         return False
     from yanex import _supervise
 
-    outcome = await _supervise.supervise([*argv, str(path)], timeout=15)
+    launch = _supervise.Caller.now().launch([*argv, str(path)])
+    outcome = await _supervise.supervise(launch, timeout=15)
     return outcome.returncode == 0
 
 

@@ -16,14 +16,13 @@ Git facts are captured once per batch: every child runs the same code.
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import AsyncGenerator, Callable, Iterable, Iterator
 from pathlib import Path
 
 import anyio
 import anyio.to_thread
 
-from yanex import _context, _supervise
+from yanex import _context, _platform, _supervise
 from yanex._models import TERMINAL, ExperimentResult, ExperimentSpec, Status
 from yanex._store import store
 from yanex.errors import ExperimentContextError
@@ -31,13 +30,6 @@ from yanex.errors import ExperimentContextError
 from . import child, echo, gitinfo, lifecycle
 
 OnResult = Callable[[int, ExperimentResult], None]
-
-
-def cpu_count() -> int:
-    """CPUs this process may run on (``parallel=0``)."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return os.cpu_count() or 1
 
 
 def check(
@@ -65,12 +57,13 @@ def check(
         return specs, 1
     if isinstance(parallel, bool) or not isinstance(parallel, int) or parallel < 0:
         raise ValueError(f"parallel must be None, 0 (one per CPU) or a positive int: {parallel!r}")
-    return specs, min(parallel or cpu_count(), len(specs))
+    return specs, min(parallel or _platform.cpu_count(), len(specs))
 
 
 def _plan(spec: ExperimentSpec) -> child.ChildPlan:
     return child.ChildPlan(
         script=Path(spec.script_path or "").resolve(),
+        script_arg=str(spec.script_path),
         config=dict(spec.config),
         script_args=[str(a) for a in spec.script_args],
         name=spec.name,
@@ -86,6 +79,12 @@ class _Batch:
         checked, self.workers = check(specs, parallel)
         self.plans = [_plan(spec) for spec in checked]
         self.verbose = verbose
+        # The caller's environment, working directory and umask at the moment of the call:
+        # every child gets them, however late it starts. A batch gives no child our stdin.
+        caller = _supervise.Caller.now()
+        self.launches = [
+            child.script_launch(caller, plan.script_name, plan.script_args) for plan in self.plans
+        ]
 
     async def run(self, on_result: OnResult) -> None:
         """Run every plan; ``on_result(index, result)`` as each one finishes."""
@@ -93,6 +92,8 @@ class _Batch:
         jobs = iter(enumerate(self.plans))
         progress = echo.Progress(len(self.plans), verbose=self.verbose)
         interrupted = True
+        for launch in self.launches[: self.workers]:
+            _supervise.prepare(launch)
         try:
             async with anyio.create_task_group() as tg:
                 for _ in range(self.workers):
@@ -100,6 +101,8 @@ class _Batch:
             interrupted = False
         finally:
             progress.close(interrupted=interrupted)
+            for launch in {launch.key(): launch for launch in self.launches}.values():
+                _supervise.drop(launch)
 
     async def _worker(
         self,
@@ -109,11 +112,15 @@ class _Batch:
         on_result: OnResult,
     ) -> None:
         for index, plan in jobs:
-            result = await self._run_one(plan, git)
+            if index + self.workers < len(self.launches):  # the one that starts after this
+                _supervise.prepare(self.launches[index + self.workers])
+            result = await self._run_one(plan, self.launches[index], git)
             progress.finished(result)
             on_result(index, result)
 
-    async def _run_one(self, plan: child.ChildPlan, git: gitinfo.GitState) -> ExperimentResult:
+    async def _run_one(
+        self, plan: child.ChildPlan, launch: _supervise.Launch, git: gitinfo.GitState
+    ) -> ExperimentResult:
         exp_id, exp_dir = "unknown", None
         echoes: dict[str, _supervise.LineSink] = {}
         try:
@@ -123,7 +130,7 @@ class _Batch:
             if self.verbose:  # the child's lines on our terminal, tagged with its id
                 echoes = {s: _echo_lines(s, exp_id) for s in ("stdout", "stderr")}
             return await child.run_child(
-                exp_id, exp_dir, script=plan.script, script_args=plan.script_args,
+                exp_id, exp_dir, launch=launch,
                 sinks=(lambda _id, stream: [echoes[stream]]) if echoes else None,
                 grace=_supervise.default_grace(),
             )  # fmt: skip

@@ -8,8 +8,8 @@ child asked for with ``yanex.fail()``/``cancel()``/``completed()``).
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -43,6 +43,12 @@ class ChildPlan:
     project: str | None = None
     depends_on: list[str] = field(default_factory=list)
     cli_args: dict[str, Any] = field(default_factory=dict)
+    script_arg: str | None = None  # the script as the caller named it (default: ``script``)
+
+    @property
+    def script_name(self) -> str:
+        """The script as ``python`` gets it: as the caller named it."""
+        return self.script_arg if self.script_arg is not None else str(self.script)
 
 
 def create_record(
@@ -75,17 +81,37 @@ def create_record(
     return meta.id, exp_dir
 
 
-def child_env(exp_id: str, cli_args: dict[str, Any]) -> dict[str, str]:
-    """The environment protocol of ``_context`` for a child of ``exp_id``."""
-    env = dict(os.environ)
-    for key in [k for k in env if k.startswith(_context.ENV_PARAM_PREFIX)]:
-        del env[key]  # parameters reach the child through config.json, already resolved
+def script_launch(
+    caller: _supervise.Caller,
+    script: str,
+    script_args: Sequence[str] = (),
+    *,
+    stdin: bool = False,
+) -> _supervise.Launch:
+    """``python -u script args`` as ``caller`` would start it, before an experiment is
+    attached (``for_experiment``). ``script`` is kept as the caller named it, so the
+    script's ``sys.argv[0]`` is what ``python`` would give it."""
+    env = {k: v for k, v in caller.env.items() if not k.startswith(_context.ENV_PARAM_PREFIX)}
+    launch = caller.launch([sys.executable, "-u", script, *script_args], env, stdin=stdin)
+    launch.python = True
+    return launch
+
+
+def for_experiment(
+    base: _supervise.Launch, exp_id: str, cli_args: dict[str, Any], ahead: int = 0
+) -> _supervise.Launch:
+    """``base`` with the environment protocol of ``_context`` for a child of ``exp_id``.
+
+    Parameters reach the child through config.json, already resolved: any
+    ``YANEX_PARAM_*`` of ours is not passed on. Nothing else is added: the script sees the
+    caller's environment, as under ``python``.
+    """
+    env = dict(base.env)
     env[_context.ENV_EXPERIMENT_ID] = exp_id
     env[_context.ENV_EXPERIMENTS_DIR] = str(layout.experiments_dir())
     env[_context.ENV_CLI_ACTIVE] = "1"
     env[_context.ENV_CLI_ARGS] = json.dumps(cli_args, default=str)
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
+    return dataclasses.replace(base, env=env, ahead=ahead)
 
 
 def _start(exp_dir: Path) -> Any:
@@ -134,20 +160,20 @@ async def run_child(
     exp_id: str,
     exp_dir: Path,
     *,
-    script: Path,
-    script_args: Sequence[str] = (),
+    launch: _supervise.Launch,
     cli_args: dict[str, Any] | None = None,
     timeout: float | None = None,
     sinks: SinkFactory | None = None,
-    cwd: Path | None = None,
     grace: float = _supervise.GRACE,
     on_start: Callable[[int], None] | None = None,
+    ahead: int = 0,
 ) -> ExperimentResult:
-    """Run the created/staged experiment ``exp_id`` as ``python -u script args``.
+    """Run the created/staged experiment ``exp_id`` as ``launch`` (from ``script_launch``).
 
     Writes ``artifacts/stdout.txt`` and ``stderr.txt``; returns its result. On cancellation
     the child's group is stopped, the experiment is recorded as cancelled, and the
-    cancellation propagates. ``on_start`` gets the pid of the child's process group leader.
+    cancellation propagates. ``on_start`` gets the pid of the child's process group leader;
+    ``ahead`` is how many more launches like this one will follow soon (see ``_spawner``).
     """
     with anyio.CancelScope(shield=True):  # once marked running, the finally below must run
         meta = await anyio.to_thread.run_sync(_start, exp_dir)
@@ -155,21 +181,17 @@ async def run_child(
     err = _supervise.FileSink(exp_dir / layout.ARTIFACTS / "stderr.txt")
     extra_out = list(sinks(exp_id, "stdout")) if sinks else []
     extra_err = list(sinks(exp_id, "stderr")) if sinks else []
-    argv = [sys.executable, "-u", str(script), *script_args]
     outcome: _supervise.Outcome | None = None
     try:
         async with anyio.create_task_group() as tg:
             tg.start_soon(_heartbeat, exp_dir)
             outcome = await _supervise.supervise(
-                argv,
-                env=child_env(exp_id, cli_args or {}),
-                cwd=cwd,
+                for_experiment(launch, exp_id, cli_args or {}, ahead),
                 stdout=[out, *extra_out],
                 stderr=[err, *extra_err],
                 timeout=timeout,
                 grace=grace,
                 on_start=on_start,
-                python_script=True,
             )
             tg.cancel_scope.cancel()
     finally:

@@ -142,10 +142,11 @@ async def execute(
     started_at, started = now_iso(), time.monotonic()
     outcome: _supervise.Outcome | None = None
     try:
+        caller = _supervise.Caller.now()
+        launch = caller.launch([_shell(), "-c", command], script_env(exp))
+        launch.cwd = str(cwd)
         outcome = await _supervise.supervise(
-            [_shell(), "-c", command],
-            env=script_env(exp),
-            cwd=cwd,
+            launch,
             stdout=[arts[0], caps[0], *([echoes[0]] if echoes else [])],
             stderr=[arts[1], caps[1], *([echoes[1]] if echoes else [])],
             timeout=timeout,

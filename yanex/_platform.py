@@ -1,0 +1,64 @@
+"""The few operating-system calls that exist only on some platforms, each with its fallback.
+
+Everything else yanex does with processes is plain POSIX (sessions, process groups,
+``AF_UNIX`` stream sockets with descriptor passing), which Linux and macOS both have. The
+calls below are Linux-only; each has a portable fallback chosen by capability, never by the
+platform's name. ``YANEX_PLATFORM=portable`` forces every fallback, so the portable paths are
+tested on Linux too.
+
+This module is a leaf: it imports nothing of yanex.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+
+ENV_PLATFORM = "YANEX_PLATFORM"
+PIPE_SIZE = 1024 * 1024  # fewer wake-ups per megabyte of a child's output
+
+_umask_lock = threading.Lock()
+
+
+def portable() -> bool:
+    """True when the Linux-only calls are switched off (``YANEX_PLATFORM=portable``)."""
+    return os.environ.get(ENV_PLATFORM, "").strip().lower() == "portable"
+
+
+def enlarge_pipe(fd: int) -> None:
+    """Grow a pipe's buffer where the kernel allows it (Linux ``F_SETPIPE_SZ``); else no-op."""
+    if portable():
+        return
+    import fcntl
+
+    setter = getattr(fcntl, "F_SETPIPE_SZ", None)
+    if setter is not None:
+        with contextlib.suppress(OSError):
+            fcntl.fcntl(fd, setter, PIPE_SIZE)
+
+
+def cpu_count() -> int:
+    """CPUs this process may run on: its affinity mask where known, else all of them."""
+    getaffinity = getattr(os, "sched_getaffinity", None)
+    if getaffinity is not None and not portable():
+        with contextlib.suppress(OSError):
+            return max(1, len(getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+def current_umask() -> int:
+    """This process's umask, read without changing it where the kernel tells it (Linux).
+
+    The fallback sets and restores it under a lock; a file created by another thread in
+    that instant would get mode 0o077-masked bits, which is why the read is preferred.
+    """
+    if not portable():
+        with contextlib.suppress(OSError, ValueError), open("/proc/self/status", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"Umask:"):
+                    return int(line.split()[1], 8)
+    with _umask_lock:
+        mask = os.umask(0o077)
+        os.umask(mask)
+    return mask
