@@ -37,6 +37,16 @@ class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(name for name in COMMANDS if self._module(name) is not None)
 
+    async def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and self.get_command(ctx, name) is None:
+            from ._suggest import unknown_command
+
+            ctx.fail(unknown_command(name, COMMANDS))
+        return await super().resolve_command(ctx, args)
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         module = self._module(cmd_name)
         return getattr(module, "command", None) if module is not None else None
@@ -56,8 +66,15 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="yanex")
-def cli() -> None:
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Say which filters and script arguments are used."
+)
+def cli(verbose: bool) -> None:
     """yanex: Git-aware experiment tracking for Python scripts."""
+    if verbose:
+        from yanex._cli import _console
+
+        _console.set_verbose()
 
 
 def main(argv: list[str] | None = None) -> None:

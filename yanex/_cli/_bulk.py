@@ -4,7 +4,8 @@ Each acts on experiments named on the command line or selected by filters; shows
 ones, asks before acting (``--force`` skips the question; the question and its answer use
 stderr so machine-readable output stays clean), acts on each one (a failure is reported
 and does not stop the others) and reports what happened in the chosen format. The exit
-code is 1 when anything failed or the user said no.
+code is 1 when anything failed or the question got no answer (end of input); answering no
+exits 0, having done nothing.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ def preview(records: Sequence[query.Record], what: str) -> None:
 
 
 def declined(verb: str) -> None:
+    """The user said no: nothing was done, as asked, so the exit code is 0."""
     _console.echo(f"Cancelled: nothing was {verb}.", err=True)
-    raise SystemExit(_console.EXIT_ERROR)
+    raise SystemExit(0)
 
 
 def act(

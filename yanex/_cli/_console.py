@@ -16,6 +16,18 @@ import asyncclick as click
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+_verbose: list[bool] = []
+
+
+def set_verbose() -> None:
+    """``yanex --verbose``: ``note()`` prints from now on."""
+    _verbose.append(True)
+
+
+def note(text: str) -> None:
+    """A ``--verbose`` line on stderr (nothing without --verbose)."""
+    if _verbose:
+        click.echo(f"[yanex] {text}", err=True)
 
 
 def is_tty() -> bool:

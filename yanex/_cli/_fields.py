@@ -8,7 +8,6 @@ graphs). ``params.<key>``/``param:<key>``, ``metrics.<key>``/``metric:<key>``,
 
 from __future__ import annotations
 
-import json
 import shlex
 from collections.abc import Callable
 from functools import cached_property
@@ -43,17 +42,35 @@ _KINDS = {
 }
 
 
+_GLOB = frozenset("*?[")
+_WILD_PREFIXES = ("params.", "param:", "metrics.", "metric:")
+
+
 def kind(field: str) -> str:
-    """The kind of ``field``; an unknown field ends the command (exit 2)."""
+    """The kind of ``field``: ``bare`` for a name looked up in params, then metrics;
+    ``wildcard`` for a glob over parameter and/or metric names."""
     found = _KINDS.get(field)
-    if found is None and any(field.startswith(p) and len(field) > len(p) for p in PREFIXES):
-        found = "scalar"
-    if found is None:
-        usage_error(
-            f"unknown field '{field}' (try id, name, status, tags, params, params.<key>, "
-            "metrics, metrics.<key>, stdout, stderr, artifacts, git.branch; see yanex get --help)"
-        )
-    return found
+    if found is not None:
+        return found
+    if _GLOB & set(field):
+        bare = not any(field.startswith(p) for p in PREFIXES)
+        if bare or field.startswith(_WILD_PREFIXES):
+            return "wildcard"
+        usage_error(f"wildcards apply to params.<glob>, metrics.<glob> or a bare name: {field}")
+    if any(field.startswith(p) and len(field) > len(p) for p in PREFIXES):
+        return "scalar"
+    if not field or field.startswith(("-", ".")) or field.endswith("."):
+        usage_error(f"unknown field '{field}' (see yanex get --help)")
+    return "bare"
+
+
+def unknown_field(field: str) -> str:
+    """The message for a bare name found in no experiment's params or metrics."""
+    from ._suggest import nearest
+
+    guess = nearest(field, sorted({*_KINDS, "params.<key>", "metrics.<key>"}))
+    hint = f"; did you mean '{guess}'?" if guess else " (see yanex get --help)"
+    return f"unknown field '{field}': not a field, parameter or metric{hint}"
 
 
 class Source:
@@ -97,6 +114,13 @@ def nested(data: Any, path: str) -> tuple[Any, bool]:
 
 def value(src: Source, field: str, head: int | None, tail: int | None) -> tuple[Any, bool]:
     """(value, found) of ``field`` for one experiment."""
+    field_kind = _KINDS.get(field) or kind(field)
+    if field_kind == "bare":
+        found, ok = nested(src.params, field)
+        return (found, True) if ok else _metric(src, field)
+    if field_kind == "wildcard":
+        matches = wildcard(src, field)
+        return matches, bool(matches)
     if field in ("stdout", "stderr"):
         return read_lines(src.rec.dir / layout.ARTIFACTS / f"{field}.txt", head, tail)
     special = _SPECIAL.get(field)
@@ -107,6 +131,30 @@ def value(src: Source, field: str, head: int | None, tail: int | None) -> tuple[
             return reader(src, field[len(prefix) :])
     found, ok = nested(src.meta, field)
     return found, ok and found is not None
+
+
+def wildcard(src: Source, field: str) -> dict[str, Any]:
+    """{name: value} of the parameters and/or metrics whose names match the glob ``field``
+    (``params.lr*``, ``metrics.acc*``; a bare ``lr*`` looks in params, then metrics)."""
+    import fnmatch
+
+    prefix, pattern = "", field
+    for start in _WILD_PREFIXES:
+        if field.startswith(start):
+            prefix = "params" if start.startswith("param") else "metrics"
+            pattern = field[len(start) :]
+    sources: list[tuple[str, dict[str, Any]]] = []
+    if prefix in ("", "params"):
+        sources.append(("params.", compare.flatten(src.params)))
+    if prefix in ("", "metrics"):
+        sources.append(("metrics.", src.metrics))
+    out: dict[str, Any] = {}
+    for label, names in sources:
+        for name, val in names.items():
+            shown = name if not prefix else label + name
+            if fnmatch.fnmatchcase(name, pattern) and shown not in out:
+                out[shown] = val
+    return out
 
 
 def _artifact_list(src: Source) -> tuple[Any, bool]:
@@ -212,12 +260,13 @@ def tail_lines(path: Path, n: int, size: int, block: int = 64 * 1024) -> list[st
     return lines[-n:] if data else []
 
 
-def _shell_value(val: Any) -> str:
-    return val if isinstance(val, str) else json.dumps(val)
-
-
 def command_line(src: Source, *, resolved: bool) -> tuple[str | None, bool]:
-    """The ``yanex run`` call that made the experiment, as typed or with values resolved."""
+    """The ``yanex run`` call that made the experiment, as typed or with values resolved.
+
+    Resolved, each ``--param`` carries the experiment's value written so that ``yanex run``
+    parses it back to the same value and type (``"007"`` stays a string); the script's own
+    arguments follow ``--``, so none of them is taken for a yanex option.
+    """
     cli = src.meta.get("cli_args") or {}
     script = cli.get("script")
     if not script:
@@ -230,10 +279,7 @@ def command_line(src: Source, *, resolved: bool) -> tuple[str | None, bool]:
     deps = [f"{s}={i}" for s, i in src.slots.items()] if resolved else cli.get("depends_on") or []
     for dep in deps:
         parts += ["-D", str(dep)]
-    for param in cli.get("param") or []:
-        key = str(param).split("=", 1)[0]
-        current, found = nested(src.params, key)
-        parts += ["-p", f"{key}={_shell_value(current)}" if resolved and found else str(param)]
+    parts += _param_args(src, cli.get("param") or [], resolved=resolved)
     name = src.meta.get("name") if resolved else cli.get("name")
     if name:
         parts += ["-n", str(name)]
@@ -241,11 +287,28 @@ def command_line(src: Source, *, resolved: bool) -> tuple[str | None, bool]:
         parts += ["-d", str(cli["description"])]
     for tag in src.rec.tags if resolved else cli.get("tag") or []:
         parts += ["-t", str(tag)]
+    if cli.get("project"):
+        parts += ["--project", str(cli["project"])]
     if not resolved and cli.get("stage"):
         parts.append("--stage")
     if not resolved and cli.get("parallel") is not None:
         parts += ["-j", str(cli["parallel"])]
+    script_args = [str(a) for a in src.meta.get("script_args") or []]
+    if script_args:
+        parts += ["--", *script_args]
     return shlex.join(parts), True
+
+
+def _param_args(src: Source, given: list[Any], *, resolved: bool) -> list[str]:
+    from yanex._core import values
+
+    out: list[str] = []
+    for param in given:
+        key = str(param).split("=", 1)[0].strip()
+        current, found = nested(src.params, key)
+        text = f"{key}={values.param_text(current)}" if resolved and found else str(param)
+        out += ["-p", text]
+    return out
 
 
 def file_size(path: Path) -> str:

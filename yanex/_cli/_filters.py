@@ -17,7 +17,7 @@ import asyncclick as click
 
 from yanex._core import query
 from yanex._core.filters import Filters
-from yanex.errors import AmbiguousExperimentError, InvalidFilterError
+from yanex.errors import AmbiguousExperimentError, InvalidFilterError, InvalidReferenceError
 
 from . import _console
 
@@ -58,6 +58,7 @@ class FilterArgs:
 
     def build(self, *, archived: bool | None = None, limit: int | None = None) -> Filters:
         """``filters.Filters`` for these flags; ``archived`` overrides the -a flag's meaning."""
+        _console.note(f"filters: {self.describe()}")
         try:
             return Filters.build(
                 ids=list(self.ids) or None,
@@ -75,6 +76,19 @@ class FilterArgs:
             )
         except InvalidFilterError as exc:
             usage_error(str(exc))
+
+    def describe(self) -> str:
+        """The filters in effect, for ``--verbose``."""
+        parts = []
+        for name in _FILTER_FIELDS:
+            value = getattr(self, name)
+            if name in ("project", "global_scope") or value in (None, False, ()):
+                continue
+            shown = ",".join(value) if isinstance(value, tuple) else value
+            parts.append(f"{name}={'true' if shown is True else shown}")
+        scope = self.scope()
+        parts.append("all projects" if scope is None else f"project={scope}")
+        return " ".join(parts)
 
     def scope(self) -> str | None:
         """The project to show: --project, nothing with --global, else the git repository's."""
@@ -147,6 +161,8 @@ def pick(identifier: str, *, archived: bool | None = None) -> query.Record:
     """The experiment ``identifier`` names; lists the candidates when it is ambiguous."""
     try:
         return query.resolve(identifier, archived=archived)
+    except InvalidReferenceError as exc:
+        usage_error(str(exc))
     except AmbiguousExperimentError as exc:
         _console.error(str(exc))
         for line in exc.candidates:
@@ -166,6 +182,11 @@ def select(filters: FilterArgs, *, archived: bool | None = None) -> list[query.R
     return found.records
 
 
+def split_ids(identifiers: Sequence[str]) -> list[str]:
+    """Identifiers as given, a comma-separated list (``-F sweep`` output) counting as several."""
+    return [part.strip() for item in identifiers for part in item.split(",") if part.strip()]
+
+
 def targets(
     identifiers: Sequence[str],
     filters: FilterArgs,
@@ -174,6 +195,7 @@ def targets(
     verb: str,
 ) -> list[query.Record]:
     """The experiments a management command acts on: named ones, or those the filters select."""
+    identifiers = split_ids(identifiers)
     if identifiers and filters.narrowing():
         usage_error(f"give experiment ids or filters to {verb}, not both")
     if identifiers:
@@ -193,8 +215,10 @@ def latest(filters: FilterArgs) -> query.Record:
 
 
 def confirm(question: str) -> bool:
-    """Ask on stderr; no answer (end of input) counts as no."""
+    """Ask on stderr. No answer at all (end of input, as in a script without --force) ends
+    the command with exit 1, having done nothing."""
     try:
         return bool(click.confirm(question, default=False, err=True))
     except click.exceptions.Abort:
-        return False
+        _console.echo(err=True)
+        _console.fail("no answer: nothing was done (--force skips the question)")

@@ -2,7 +2,8 @@
 
 ``emit`` prints one table as the chosen format: ``default`` (a rich table on a terminal,
 aligned plain text otherwise, both through ``_console.table``), ``json`` (the given items),
-``csv`` or ``markdown``.
+``csv`` or ``markdown``. Values are exact in every format but ``default``, whose tables may
+round a long float, visibly (``0.123457…``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 import asyncclick as click
 
+from yanex._core import values
 from yanex._store.clock import parse, to_unix
 from yanex._store.schema import encode_pretty
 
@@ -23,18 +25,14 @@ from . import _console
 
 
 def text(value: Any) -> str:
-    """A cell: '' for None, 'a, b' for lists, JSON for dicts."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    if isinstance(value, (list, tuple)):
-        return ", ".join(text(v) for v in value)
-    if isinstance(value, dict):
-        return encode_pretty(value).decode().replace("\n", " ").replace("  ", "")
-    return str(value)
+    """A value exactly ('' for None, 'a, b' for lists, JSON for dicts, floats unrounded):
+    what can be copied, piped or exported (see ``_core.values``)."""
+    return values.exact(value)
+
+
+def cell(value: Any) -> str:
+    """A value in a terminal table: a long float rounded, ending in '…' to say so."""
+    return values.short(value)
 
 
 def when(value: str | None) -> str:
@@ -119,5 +117,5 @@ def emit(
     elif fmt == "markdown":
         markdown_out(headers, rows)
     else:
-        cells = [[c if type(c) is str else text(c) for c in row] for row in rows]
+        cells = [[c if type(c) is str else cell(c) for c in row] for row in rows]
         _console.table(headers, cells, title=title)

@@ -9,8 +9,16 @@ import asyncclick as click
 
 from yanex._core import compare as _compare
 
-from . import _console, _render
-from ._filters import FilterArgs, check_format, filter_options, format_option, pick, select
+from . import _console, _filters, _render
+from ._filters import (
+    FilterArgs,
+    check_format,
+    filter_options,
+    format_option,
+    pick,
+    select,
+    split_ids,
+)
 from ._filters import usage_error as _usage
 
 FIXED = ["ID", "Name", "Started", "Duration", "Status", "Tags"]
@@ -88,6 +96,7 @@ def command(
     """Compare experiments (given by id, prefix or name, or selected by the filters):
     one row each, with parameter (param:) and last metric value (metric:) columns."""
     fmt = check_format(fmt)
+    experiments = tuple(split_ids(experiments))
     if experiments and filters.narrowing():
         _usage("give experiment ids or filters to compare, not both")
     if experiments:
@@ -98,6 +107,7 @@ def command(
     cmp = _compare.build(
         records, params=_names(params), metrics=_names(metrics), only_different=only_different
     )
+    _filters.report_problems(cmp.problems)  # left out, one warning line each
     if export:
         _export(cmp, Path(export))
     else:

@@ -9,7 +9,7 @@ import asyncclick as click
 
 from yanex._core import query
 
-from . import _console, _fields, _render
+from . import _console, _fields, _filters, _render
 from ._filters import (
     FilterArgs,
     check_format,
@@ -27,6 +27,8 @@ FIELD is one of:
   created_at started_at completed_at duration error_message
   params            parameter names        params.<key>   a parameter (dot notation)
   metrics           metric names           metrics.<key>  a metric's last value
+  <name>            a parameter, else a metric of that name (yanex get lr ID)
+  params.<glob> metrics.<glob> <glob>    every matching one (params.lr*); none is an error
   stdout stderr     output (--head/--tail N, --follow)
   artifacts         artifact paths, one per line
   cli-command       the yanex run call as typed
@@ -97,9 +99,27 @@ async def command(
         build = getattr(dependencies, field)
         _lineage.emit(build(records, depth), [r.id for r in records], fmt)
         return
-    results = [(r.id, _fields.value(_fields.Source(r), field, head, tail)) for r in records]
+    read, problems = query.each_readable(
+        records,
+        lambda r: _fields.value(_fields.Source(r), field, head, tail),
+        strict=experiment is not None or use_latest,  # one experiment named: its error is ours
+    )
+    _filters.report_problems(problems)  # left out of a selection, one warning line each
+    results = [(r.id, found) for r, found in read]
+    _check_found(field, kind, results)
     values = [(i, v if found else _missing(default, kind)) for i, (v, found) in results]
-    _output(field, kind, fmt, values, single=experiment is not None or use_latest)
+    single = experiment is not None or use_latest
+    _output(field, kind, fmt, values, single=single, bare=single or len(values) == 1)
+
+
+def _check_found(field: str, kind: str, results: list[tuple[str, tuple[Any, bool]]]) -> None:
+    """A bare name or a wildcard that matches in no experiment is an error, not a default."""
+    if not results or any(found for _i, (_v, found) in results):
+        return
+    if kind == "bare":
+        usage_error(_fields.unknown_field(field))
+    if kind == "wildcard":
+        _console.fail(f"no parameter or metric matches '{field}'")
 
 
 def _records(experiment: str | None, filters: FilterArgs, use_latest: bool) -> list[query.Record]:
@@ -115,26 +135,30 @@ def _records(experiment: str | None, filters: FilterArgs, use_latest: bool) -> l
 
 
 def _missing(default: str, kind: str) -> Any:
-    return default if kind in ("scalar", "complex", "multiline") else []
+    return default if kind in ("scalar", "complex", "multiline", "bare") else []
 
 
 def _csv_cell(value: Any) -> str:
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return ",".join(value)
     if isinstance(value, (dict, list)):
-        return json.dumps(value)
+        return json.dumps(value, ensure_ascii=False)
     return _render.text(value)
 
 
 def _display(value: Any) -> str:
-    if isinstance(value, dict) and all(isinstance(v, str) for v in value.values()):
-        return " ".join(f"{k}={v}" for k, v in value.items())
+    if isinstance(value, dict) and not any(isinstance(v, (dict, list)) for v in value.values()):
+        return " ".join(f"{k}={_render.text(v)}" for k, v in value.items())
     if isinstance(value, (dict, list)) and any(isinstance(v, (dict, list)) for v in value):
         return json.dumps(value)
     return _render.text(value)
 
 
-def _output(field: str, kind: str, fmt: str, values: list[tuple[str, Any]], single: bool) -> None:
+def _output(
+    field: str, kind: str, fmt: str, values: list[tuple[str, Any]], *, single: bool, bare: bool
+) -> None:
+    """Print the values; ``bare``: one experiment, so the default format prints the value
+    alone (``cd "$(yanex get experiment-dir -n x)"`` works with a filter too)."""
     if fmt == "json":
         key = field if kind == "multiline" else "value"
         items = [{"id": i, key: v} for i, v in values]
@@ -146,11 +170,11 @@ def _output(field: str, kind: str, fmt: str, values: list[tuple[str, Any]], sing
     elif fmt == "sweep":
         _render.raw(",".join(_csv_cell(v) for _i, v in values))
     elif kind == "multiline":
-        _multiline(values, single)
+        _multiline(values, bare)
     else:
         for exp_id, val in values:
             shown = _display(val)
-            _console.echo(shown if single or field == "id" else f"{exp_id}: {shown}")
+            _console.echo(shown if bare or field == "id" else f"{exp_id}: {shown}")
 
 
 def _multiline(values: list[tuple[str, Any]], single: bool) -> None:
