@@ -10,7 +10,7 @@ import asyncclick as click
 from yanex._core import compare, query
 from yanex._store import layout, store
 
-from . import _console, _fields, _render
+from . import _console, _fields, _problem, _render
 from ._filters import FilterArgs, check_format, filter_options, format_option, latest, pick
 from ._filters import usage_error as _usage
 
@@ -55,15 +55,6 @@ def _git_env(meta: dict[str, Any]) -> list[tuple[str, Any]]:
     return [(k, v) for k, v in rows if v not in (None, "")]
 
 
-def _problem(meta: dict[str, Any], status: str) -> list[tuple[str, Any]]:
-    rows = [
-        ("Error", meta.get("error_message")),
-        ("Cancellation", meta.get("cancellation_reason") if status == "cancelled" else None),
-        ("Exit code", meta.get("exit_code")),
-    ]
-    return [(k, v) for k, v in rows if v is not None]
-
-
 def _metric_table(entries: list[dict[str, Any]], only: list[str] | None) -> tuple[list[str], Any]:
     names = only or compare.metric_names(entries)
     shown = [e for e in entries if any(n in e for n in names)][-METRIC_ROWS:]
@@ -95,7 +86,7 @@ def _default(src: _fields.Source, entries: list[dict[str, Any]], only: list[str]
     headers, rows = _metric_table(entries, only)
     _section(f"Metrics (last {len(rows)} of {len(entries)} steps)" if entries else "Metrics")
     if rows:
-        _console.table(headers, [[_render.text(c) for c in row] for row in rows])
+        _console.table(headers, [[_render.cell(c) for c in row] for row in rows])
     else:
         _console.echo("  (none)")
     names = _fields.store_artifacts(rec.dir)
@@ -106,18 +97,23 @@ def _default(src: _fields.Source, entries: list[dict[str, Any]], only: list[str]
         _console.echo("  (none)")
     _section("Environment")
     _pairs(_git_env(src.meta))
-    problem = _problem(src.meta, rec.status)
-    if problem:
+    problem, trace = _problem.rows(src.meta, rec.status)
+    if problem or trace:
         _section("Problem")
         _pairs(problem)
-    _output_tail(rec)
+        if trace:
+            _console.echo("  Traceback:" if problem else "")
+            _console.echo("\n".join(_problem.traceback_lines(trace)))
+    _output_tail(rec, trace)
 
 
-def _output_tail(rec: query.Record) -> None:
+def _output_tail(rec: query.Record, trace: str | None = None) -> None:
     for stream in ("stdout", "stderr"):
         text, found = _fields.read_lines(
             rec.dir / layout.ARTIFACTS / f"{stream}.txt", None, OUTPUT_LINES
         )
+        if stream == "stderr" and text and _problem.stderr_shown(text, trace):
+            continue  # the traceback above is all it says
         if found and text:
             _section(f"Last lines of {stream}")
             for line in text.split("\n"):
