@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import signal
 import sys
 import threading
@@ -23,6 +24,7 @@ import asyncclick as click
 
 from yanex import _supervise
 from yanex._core import runner
+from yanex._core.sweeps import MAX_EXPERIMENTS
 from yanex.errors import ConfigError, YanexError
 
 from . import _console, _run_view
@@ -45,8 +47,20 @@ Examples:
 """
 
 
+class RunCommand(click.Command):
+    """``yanex run``: unknown options go to the script, but a near miss of one of its own
+    options (``--dryrun``) is refused before anything runs (see ``_suggest``)."""
+
+    async def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        from ._suggest import check_run_args
+
+        check_run_args(self, args)
+        return await super().parse_args(ctx, args)
+
+
 @click.command(
     "run",
+    cls=RunCommand,
     context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
     epilog=EPILOG,
 )
@@ -82,7 +96,16 @@ Examples:
 )
 @click.option("--dry-run", is_flag=True, help="Show the resolved parameters; run nothing.")
 @click.option("--stage", is_flag=True, help="Create the experiments as staged; run nothing.")
-@click.option("--staged", is_flag=True, help="Run the staged experiments.")
+@click.option("--staged", is_flag=True, help="Run the staged experiments (of SCRIPT, when given).")
+@click.option(
+    "--id", "ids", multiple=True, metavar="ID", help="Run this staged experiment; repeatable."
+)
+@click.option(
+    "--max-experiments",
+    type=int,
+    metavar="N",
+    help=f"Refuse a sweep of more than N experiments (default {MAX_EXPERIMENTS:,}).",
+)
 @click.option(
     "-j", "--parallel", type=int, metavar="N", help="Run N experiments at a time (0: one per CPU)."
 )
@@ -97,7 +120,10 @@ Examples:
 async def command(ctx: click.Context, /, **opts: Any) -> None:
     """Run SCRIPT as a tracked experiment; extra arguments go to the script's sys.argv."""
     request = _request(opts, list(ctx.args))
-    git = None if request.staged or request.dry_run else runner.GitProbe()
+    if request.script_args:
+        _console.note(f"script arguments: {shlex.join(request.script_args)}")
+    staged_mode = request.staged or bool(request.ids)
+    git = None if staged_mode or request.dry_run else runner.GitProbe()
     if not (request.dry_run or request.stage):
         _supervise.warm_up()  # the spawner's imports overlap with planning the run
     try:
@@ -106,7 +132,7 @@ async def command(ctx: click.Context, /, **opts: Any) -> None:
     except ConfigError as exc:
         _console.fail(str(exc), _console.EXIT_USAGE)
     if plan is None and request.dry_run:
-        _dry_run_staged(await anyio.to_thread.run_sync(runner.staged_jobs))
+        _dry_run_staged(await anyio.to_thread.run_sync(_staged_jobs, request))
         return
     if plan is not None and plan.dry_run:
         _dry_run(plan)
@@ -166,7 +192,15 @@ def _request(opts: dict[str, Any], script_args: list[str]) -> runner.Request:
         parallel=opts["parallel"],
         timeout=opts["timeout"],
         cli_args=cli_args,
+        ids=list(opts["ids"]),
+        max_experiments=opts["max_experiments"],
     )
+
+
+def _staged_jobs(request: runner.Request) -> list[runner.Job]:
+    from yanex._core import staged
+
+    return staged.select(request.script if request.staged else None, request.ids)
 
 
 def _dry_run(plan: runner.Plan) -> None:
@@ -200,7 +234,7 @@ async def _run(
 ) -> int:
     """Run the plan (or the staged experiments) under the signal watcher; the exit code."""
     if plan is None:
-        staged = await anyio.to_thread.run_sync(runner.staged_jobs)
+        staged = await anyio.to_thread.run_sync(_staged_jobs, request)
         if not staged:
             _console.echo("No staged experiments to run.")
             return 0

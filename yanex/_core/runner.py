@@ -58,6 +58,8 @@ class Request:
     parallel: int | None = None
     timeout: float | None = None
     cli_args: dict[str, Any] = field(default_factory=dict)
+    ids: list[str] = field(default_factory=list)  # --id: staged experiments to run
+    max_experiments: int | None = None  # refuse a bigger plan (default sweeps.MAX_EXPERIMENTS)
 
 
 @dataclass
@@ -99,7 +101,7 @@ class Job:
 def prepare(req: Request) -> Plan | None:
     """Check the request and plan its experiments; None for ``--staged``. Writes nothing."""
     _check_flags(req)
-    if req.staged:
+    if req.staged or req.ids:
         return None
     script = _check_script(req.script)
     resolved = params.resolve(
@@ -115,6 +117,7 @@ def prepare(req: Request) -> Plan | None:
             "'yanex run --staged --parallel N'"
         )
     total = sweeps.count(resolved.params)
+    sweeps.check_limit(total, req.max_experiments)
     sweep = bool(sweeps.sweep_paths(resolved.params))
     tags = list(req.tags) or list(defaults.get("tag", []))
     if sweep and SWEEP_TAG not in tags:
@@ -140,11 +143,14 @@ def _check_flags(req: Request) -> None:
         raise ConfigError("--parallel must be 0 (one per CPU) or a positive number")
     if req.timeout is not None and not req.timeout > 0:
         raise ConfigError("--timeout must be a positive number of seconds")
-    if req.staged:
+    if req.ids and (req.stage or req.script):
+        raise ConfigError("--id runs a staged experiment as it is: drop the script and --stage")
+    if req.max_experiments is not None and req.max_experiments < 1:
+        raise ConfigError("--max-experiments must be a positive number")
+    if req.staged or req.ids:  # SCRIPT --staged: that script's staged experiments
         given = [
             flag
             for flag, value in (
-                ("a script", req.script),
                 ("--config", req.config_files),
                 ("--param", req.params),
                 ("--clone-from", req.clone_from),
@@ -152,7 +158,8 @@ def _check_flags(req: Request) -> None:
             if value
         ]
         if given:
-            raise ConfigError(f"--staged runs the staged experiments as they are: drop {given[0]}")
+            flag = "--id" if req.ids else "--staged"
+            raise ConfigError(f"{flag} runs the staged experiments as they are: drop {given[0]}")
 
 
 def _check_script(script: str | None) -> Path:
