@@ -47,6 +47,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -225,6 +226,11 @@ def _diff(name: str, want: bytes, got: bytes) -> str:
     return f"{name} differs:\n{body}"
 
 
+def _short(value: Any, limit: int = 700) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} chars)"
+
+
 def _obs_diff(name: str, want: Any, got: Any) -> str:
     if isinstance(want, dict) and isinstance(got, dict):
         out = [f"observations {name} differ:"]
@@ -235,10 +241,10 @@ def _obs_diff(name: str, want: Any, got: Any) -> str:
             if isinstance(a, dict) and isinstance(b, dict):  # e.g. os.environ: only what differs
                 a = {k: v for k, v in a.items() if b.get(k, "<missing>") != v}
                 b = {k: v for k, v in b.items() if want[key].get(k, "<missing>") != v}
-            out.append(f"  {key}: python {a!r}")
-            out.append(f"  {' ' * len(str(key))}  yanex  {b!r}")
+            out.append(f"  {key}: python {_short(a)}")
+            out.append(f"  {' ' * len(str(key))}  yanex  {_short(b)}")
         return "\n".join(out)
-    return f"observations {name} differ: python {want!r} / yanex {got!r}"
+    return f"observations {name} differ: python {_short(want)} / yanex {_short(got)}"
 
 
 def status_problems(returncode: int | None, meta: dict[str, Any] | None) -> list[str]:
@@ -566,6 +572,19 @@ class Case:
         return runs[0]
 
 
+# Appended to scripts that record observations: dumps their ``obs`` dict as ``obs.json``.
+DUMP = """
+import json as _json
+with open("obs.json", "w") as _f:
+    _json.dump(obs, _f, indent=1, sort_keys=True, default=repr)
+"""
+
+
+def with_dump(body: str) -> str:
+    """``body`` (dedented) followed by the dump of its ``obs`` dict."""
+    return textwrap.dedent(body).lstrip("\n") + DUMP
+
+
 def check(
     case: Case,
     script: str,
@@ -580,8 +599,6 @@ def check(
     cwd, environment, umask and stdin, and assert they match; (reference, yanex run).
     ``expect`` first checks the reference does what the test is about (so a test cannot
     pass by both runs doing nothing)."""
-    import textwrap
-
     case.write(name, textwrap.dedent(script).lstrip("\n"))
     ref = case.python(name, *args, **kwargs)
     if expect is not None:
