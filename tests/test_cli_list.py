@@ -150,14 +150,18 @@ def test_bad_input_is_one_error_line_exit_2(args: list[str], words: list[str]) -
     assert res.stdout == ""
 
 
-def test_corrupt_experiment_is_reported_and_skipped() -> None:
-    """A corrupt metadata.json is reported on stderr; the others are still listed (exit 0)."""
+def test_corrupt_experiment_is_reported_and_listed_as_broken() -> None:
+    """A corrupt metadata.json is reported on stderr and its experiment listed as broken;
+    the others are listed as usual (exit 0)."""
     good = make("good")
     bad = make("bad")
     (store_root() / bad / "metadata.json").write_text('{"id": "x", "status": ')
     res = run_cli("list")
     assert res.returncode == 0
-    assert good in res.stdout and bad not in res.stdout
+    assert good in res.stdout
+    assert [line.split()[:3] for line in res.stdout.splitlines() if bad in line] == [
+        [bad, "-", "broken"]
+    ]
     assert f"Warning: skipped experiment {bad}" in res.stderr
     assert "Traceback" not in res.stderr
 

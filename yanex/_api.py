@@ -146,7 +146,9 @@ def log_results(data: dict[str, Any], step: int | None = None) -> None:
 
 def _artifacts_dir(from_experiment: str | None = None) -> Path:
     if from_experiment is not None:
-        return store.require_dir(from_experiment) / layout.ARTIFACTS
+        from yanex._core import query
+
+        return query.experiment_dir_of(from_experiment) / layout.ARTIFACTS
     exp = _context.current()
     return exp.artifacts_dir if exp is not None else Path.cwd() / "artifacts"
 
@@ -261,9 +263,11 @@ def create_experiment(
 
 
 def create_context(experiment_id: str) -> ExperimentContext:
-    """A context manager on an existing experiment, to resume or join it."""
-    store.require_dir(experiment_id)
-    return ExperimentContext(exp_id=experiment_id)
+    """A context manager on an existing experiment (id, unique id prefix or name; never a
+    path), to resume or join it."""
+    from yanex._core import query
+
+    return ExperimentContext(exp_id=query.experiment_dir_of(experiment_id).name)
 
 
 def _end(status: Status, message: str | None) -> None:

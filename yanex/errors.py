@@ -5,6 +5,7 @@
     YanexError
     ├── ExperimentContextError     no experiment where one is needed, or one where none may be
     ├── ExperimentNotFoundError    an id, prefix or name that matches nothing
+    ├── InvalidReferenceError      a path (or non-string) given where an experiment id goes
     ├── AmbiguousExperimentError   a prefix or name that matches several experiments
     ├── InvalidTransitionError     a status change the lifecycle forbids
     ├── StorageError               the store could not be read or written
@@ -13,6 +14,12 @@
     ├── InvalidFilterError         a query filter that cannot be understood (time phrase, status)
     ├── ScriptTimeoutError         (also subprocess.TimeoutExpired)
     └── ScriptFailedError          (also subprocess.CalledProcessError)
+
+Warnings (``warnings.warn``; filter them by class)::
+
+    YanexWarning (UserWarning)
+    ├── CorruptExperimentWarning   an experiment skipped by a store-wide read: unreadable file
+    └── UntrustedPickleWarning     a pickle loaded from an experiment outside this run's lineage
 """
 
 from __future__ import annotations
@@ -30,6 +37,10 @@ class ExperimentContextError(YanexError):
 
 class ExperimentNotFoundError(YanexError):
     """No experiment matches the given id, prefix or name."""
+
+
+class InvalidReferenceError(YanexError, ValueError):
+    """Something other than an id, id prefix or name (a path, say) given for an experiment."""
 
 
 class AmbiguousExperimentError(YanexError):
@@ -61,10 +72,17 @@ class InvalidFilterError(YanexError, ValueError):
 
 
 class ScriptTimeoutError(YanexError, subprocess.TimeoutExpired):
-    """A command ran longer than its timeout; its whole process group was stopped."""
+    """A command ran longer than its timeout; its whole process group was stopped.
+
+    ``detail`` says more when the timeout is not the whole story (the command itself had
+    exited, but a background process it started still held its output open).
+    """
+
+    detail: str | None = None
 
     def __str__(self) -> str:
-        return subprocess.TimeoutExpired.__str__(self)
+        base = subprocess.TimeoutExpired.__str__(self)
+        return f"{base}: {self.detail}" if self.detail else base
 
 
 class ScriptFailedError(YanexError, subprocess.CalledProcessError):
@@ -74,16 +92,32 @@ class ScriptFailedError(YanexError, subprocess.CalledProcessError):
         return subprocess.CalledProcessError.__str__(self)
 
 
+class YanexWarning(UserWarning):
+    """Base of the warnings yanex gives."""
+
+
+class CorruptExperimentWarning(YanexWarning):
+    """A store-wide read skipped an experiment (or part of it) whose files cannot be read."""
+
+
+class UntrustedPickleWarning(YanexWarning):
+    """A pickle (which can run code) loaded from an experiment outside the current lineage."""
+
+
 __all__ = [
     "AmbiguousExperimentError",
     "ConfigError",
+    "CorruptExperimentWarning",
     "CorruptFileError",
     "ExperimentContextError",
     "ExperimentNotFoundError",
     "InvalidFilterError",
+    "InvalidReferenceError",
     "InvalidTransitionError",
     "ScriptFailedError",
     "ScriptTimeoutError",
     "StorageError",
+    "UntrustedPickleWarning",
     "YanexError",
+    "YanexWarning",
 ]

@@ -1,12 +1,19 @@
-"""``yanex list``: the experiments that match the filters, newest first."""
+"""``yanex list``: the experiments that match the filters, newest first.
+
+A broken experiment (its metadata.json unreadable or gone) is listed too, after the others,
+with status ``broken`` and its id, unless a filter it cannot be judged on is given (status,
+name, tags, script, times): its metrics and artifacts are still in its folder.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import asyncclick as click
 
 from yanex._core import query
+from yanex._store import layout
 
 from . import _console, _render
 from ._filters import FilterArgs, check_format, filter_options, format_option, report_problems
@@ -48,6 +55,43 @@ def item(rec: query.Record) -> dict[str, Any]:
     }
 
 
+def broken_item(problem: query.Problem) -> dict[str, Any]:
+    """A broken experiment in the machine-readable formats: what is known of it."""
+    out: dict[str, Any] = dict.fromkeys(item_keys())
+    out.update(
+        id=problem.id,
+        status="broken",
+        tags=[],
+        error_message=problem.message,
+        archived=bool(problem.dir and f"/{layout.ARCHIVED}/" in problem.dir),
+        experiment_dir=problem.dir,
+    )
+    return out
+
+
+def item_keys() -> list[str]:
+    return [
+        "id", "name", "project", "status", "script_path", "tags", "description", "created_at",
+        "started_at", "completed_at", "duration", "error_message", "archived", "experiment_dir",
+    ]  # fmt: skip
+
+
+def _broken(found: query.Selection, filters: FilterArgs, ids: list[str] | None) -> list[Any]:
+    """The broken experiments to list (see the module docstring)."""
+    if dataclasses.replace(filters, ids=()).narrowing():
+        return []
+    return [
+        p
+        for p in found.problems
+        if p.broken and (ids is None or any(p.id.startswith(i) for i in ids))
+    ]
+
+
+def _broken_row(problem: query.Problem, *, with_project: bool) -> list[str]:
+    row = [problem.id, "-", "broken", "-", "-", "-"]
+    return [*row, "?"] if with_project else row
+
+
 def _row(rec: query.Record, *, with_project: bool) -> list[str]:
     s = rec.summary
     seconds = _render.run_seconds(s, rec.status)
@@ -77,20 +121,24 @@ def command(*, filters: FilterArgs, show_all: bool, fmt: str) -> None:
     flt.limit = None  # count every match, for the "showing N of M" line
     found = query.select(flt)
     report_problems(found.problems)
+    broken = _broken(found, filters, flt.ids)
     total = len(found.records)
     records = found.records[:limit] if limit is not None else found.records
-    with_project = flt.project is None
+    with_project = flt.project is None or bool(broken)
     headers = ["ID", "Name", "Status", "Duration", "Tags", "Started"]
     headers += ["Project"] if with_project else []
-    if fmt == "default" and not records:
+    if fmt == "default" and not records and not broken:
         scope = f" in project '{flt.project}' (--global shows all)" if flt.project else ""
         _console.echo(f"No experiments found{scope}.")
         return
+    items = [item(r) for r in records] + [broken_item(p) for p in broken]
     if fmt == "json":
-        _render.json_out([item(r) for r in records])
+        _render.json_out(items)
     elif fmt == "csv":
-        _render.csv_out(CSV_FIELDS, [[item(r)[k] for k in CSV_FIELDS] for r in records])
+        _render.csv_out(CSV_FIELDS, [[i[k] for k in CSV_FIELDS] for i in items])
     else:
-        _render.emit(fmt, headers, [_row(r, with_project=with_project) for r in records])
+        rows = [_row(r, with_project=with_project) for r in records]
+        rows += [_broken_row(p, with_project=with_project) for p in broken]
+        _render.emit(fmt, headers, rows)
     if fmt == "default" and total > len(records):
         _console.echo(f"Showing {len(records)} of {total} experiments (--all shows every one).")

@@ -2,7 +2,10 @@
 
 Heavy libraries (numpy, pandas, torch, matplotlib, PIL) are imported only inside the saver
 or loader that needs them, with an ImportError that says what to install. Artifact names are
-checked so that nothing is ever written outside the artifacts directory.
+checked, and symbolic links on the way refused (``trust.confined``), so that nothing is ever
+written or read outside the artifacts directory. ``.pt``/``.pth`` files load with
+``weights_only=True``; ``.pkl`` files unpickle (which runs code) and warn when they come from
+outside the current experiment's lineage (``trust.warn_untrusted_pickle``).
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from yanex._store import fs
+
+from . import trust
 
 Saver = Callable[[Any, Path], None]
 Loader = Callable[[Path], Any]
@@ -181,8 +186,16 @@ def _load_npz(path: Path) -> Any:
 
 
 def _load_torch(path: Path) -> Any:
+    """Tensors, plain containers and numbers only (no code runs); a custom loader may do more."""
     torch = _need("torch", "loading .pt/.pth artifacts")
-    return torch.load(path, weights_only=False)
+    try:
+        return torch.load(path, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise pickle.UnpicklingError(
+            f"{path.name} holds more than tensors and plain containers, so it was not loaded "
+            "(torch.load with weights_only=True). If you trust the experiment it comes from, "
+            "pass loader=lambda p: torch.load(p, weights_only=False), which can run code"
+        ) from exc
 
 
 def _load_pickle(path: Path) -> Any:
@@ -218,7 +231,7 @@ def _format(filename: str) -> tuple[Saver, Loader] | None:
 def save(obj: Any, artifacts_dir: Path, filename: str, saver: Saver | None = None) -> Path:
     """Save ``obj`` as ``artifacts_dir/filename`` by extension, or with ``saver``."""
     name = safe_name(filename)
-    path = artifacts_dir / name
+    path = trust.confined(artifacts_dir, name, "write")
     if saver is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         saver(obj, path)
@@ -236,14 +249,18 @@ def save(obj: Any, artifacts_dir: Path, filename: str, saver: Saver | None = Non
 
 def load(artifacts_dir: Path, filename: str, loader: Loader | None = None) -> Any:
     """Load ``artifacts_dir/filename`` by extension or with ``loader``; None when missing."""
-    path = artifacts_dir / safe_name(filename)
+    name = safe_name(filename)
+    path = artifacts_dir / name
     if not path.is_file():
         return None
+    path = trust.confined(artifacts_dir, name, "read")
     if loader is not None:
         return loader(path)
     fmt = _format(path.name)
     if fmt is None:
         raise ValueError(f"cannot tell the format of {filename!r}; pass loader=...")
+    if fmt[1] is _load_pickle:
+        trust.warn_untrusted_pickle(artifacts_dir, name)
     return fmt[1](path)
 
 
@@ -251,7 +268,7 @@ def copy(src: str | os.PathLike[str], artifacts_dir: Path, filename: str | None 
     source = Path(src)
     if not source.is_file():
         raise FileNotFoundError(f"artifact source not found: {source}")
-    dst = artifacts_dir / safe_name(filename or source.name)
+    dst = trust.confined(artifacts_dir, safe_name(filename or source.name), "write")
     dst.parent.mkdir(parents=True, exist_ok=True)
     fs.copy_file(source, dst)
     return dst

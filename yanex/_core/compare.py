@@ -57,6 +57,7 @@ class Comparison:
     params: list[str] = field(default_factory=list)
     metrics: list[str] = field(default_factory=list)
     rows: list[Row] = field(default_factory=list)
+    problems: list[query.Problem] = field(default_factory=list)  # left out: unreadable files
 
 
 def _columns(chosen: Sequence[str] | None, found: Iterable[dict[str, Any]]) -> list[str]:
@@ -77,6 +78,10 @@ def differing(columns: list[str], values: list[dict[str, Any]]) -> list[str]:
     return [c for c in columns if len({_key(v.get(c)) for v in values}) > 1]
 
 
+def _row(rec: query.Record) -> Row:
+    return Row(rec, flatten(store.read_config(rec.dir)), last_values(store.read_metrics(rec.dir)))
+
+
 def build(
     records: Sequence[query.Record],
     *,
@@ -84,15 +89,16 @@ def build(
     metrics: Sequence[str] | None = None,
     only_different: bool = False,
 ) -> Comparison:
-    """The comparison of ``records``; ``None`` columns are discovered from the data."""
-    rows = [
-        Row(r, flatten(store.read_config(r.dir)), last_values(store.read_metrics(r.dir)))
-        for r in records
-    ]
+    """The comparison of ``records``; ``None`` columns are discovered from the data.
+
+    An experiment whose config or metrics cannot be read is left out, as a problem."""
+    found, problems = query.each_readable(records, _row)
+    rows = [row for _rec, row in found]
     out = Comparison(
         params=_columns(params, (row.params for row in rows)),
         metrics=_columns(metrics, (row.metrics for row in rows)),
         rows=rows,
+        problems=problems,
     )
     if only_different and len(rows) > 1:
         out.params = differing(out.params, [row.params for row in rows])

@@ -14,6 +14,7 @@ the interpreter exits quietly, and the supervisor reads the outcome the child le
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from pathlib import Path
@@ -156,6 +157,7 @@ def new_metadata(
         python_version=environment.python_version(),
         platform=sys.platform,
         host=socket.gethostname(),
+        pid=os.getpid(),  # the creator: a 'created' record it leaves behind is stale once it exits
         environment=environment.snapshot(),
     )
 

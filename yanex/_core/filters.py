@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from yanex._models import Status
+from yanex._store import layout
 from yanex._store.clock import to_unix
-from yanex.errors import InvalidFilterError
+from yanex.errors import InvalidFilterError, InvalidReferenceError
 
 from . import timespec
 
@@ -140,7 +141,13 @@ def _id_list(value: Any) -> list[str] | None:
     ids = _str_list(value, "ids")
     if ids is None:
         return None
-    return [i.strip().lower() for part in ids for i in part.split(",") if i.strip()]
+    out = [i.strip().lower() for part in ids for i in part.split(",") if i.strip()]
+    for ref in out:
+        try:
+            layout.check_id_ref(ref)
+        except InvalidReferenceError as exc:
+            raise InvalidFilterError(f"ids: {exc}") from None
+    return out
 
 
 def _statuses(value: Any) -> list[str] | None:

@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 
 from yanex._models import TERMINAL, Status
-from yanex._store import store
-from yanex._store.clock import now_iso, to_unix
+from yanex._store import layout, store
+from yanex._store.clock import iso, now_iso, to_unix
 from yanex._store.schema import Metadata
 from yanex.errors import InvalidTransitionError
 
@@ -33,7 +33,6 @@ _ALLOWED: dict[str, frozenset[str]] = {
 
 HEARTBEAT_INTERVAL = 10.0  # seconds between a supervisor's heartbeats
 HEARTBEAT_STALE = 120.0  # a heartbeat older than this means the supervisor is gone
-STALE_MESSAGE = "supervisor died while the experiment was running"
 
 
 def check(current: str, new: str) -> None:
@@ -99,7 +98,12 @@ def pid_alive(pid: int) -> bool:
 
 
 def is_stale(meta: Metadata, *, now: float | None = None) -> bool:
-    """A 'running' experiment whose owner is gone: pid dead on this host, or heartbeat old."""
+    """An experiment nothing runs any more: 'running' with its supervisor gone (pid dead on
+    this host, or heartbeat old), or 'created' by a process of this host that has exited.
+
+    A 'created' record of another host, or without a pid (yanex 0.6), cannot be judged."""
+    if meta.status == Status.CREATED:
+        return meta.host == _hostname() and meta.pid is not None and not pid_alive(meta.pid)
     if meta.status != Status.RUNNING:
         return False
     if meta.host == _hostname() and meta.pid is not None:
@@ -111,16 +115,83 @@ def is_stale(meta: Metadata, *, now: float | None = None) -> bool:
 
 
 def effective_status(meta: Metadata) -> str:
-    """The status to report: a stale 'running' experiment is shown as failed."""
+    """The status to report: a stale 'running' or 'created' experiment is shown as failed."""
     return Status.FAILED if is_stale(meta) else meta.status
 
 
+def stale_reason(meta: Metadata, exp_dir: Path) -> str:
+    """Why a stale experiment failed, as far as can be known after the fact.
+
+    The exit status of a process that was not our child cannot be read once it has gone, so
+    the reason names the process (or the last heartbeat) and adds what the directory shows.
+    """
+    if meta.host == _hostname() and meta.pid is not None:
+        gone = f"process {meta.pid} on {meta.host} no longer exists"
+    else:
+        gone = f"no heartbeat from {meta.host or 'its host'} since {meta.heartbeat_at}"
+    started = "" if meta.status == Status.RUNNING else " before the experiment started"
+    reason = f"supervisor gone{started} ({gone})"
+    cause = _known_cause(exp_dir)
+    return f"{reason}: {cause}" if cause else reason
+
+
+_DISK_FULL = (b"No space left on device", b"[Errno 28]")
+
+
+def _known_cause(exp_dir: Path) -> str | None:
+    """What the experiment's own files (or its file system) say about why it stopped."""
+    try:
+        stat = os.statvfs(exp_dir)
+        if stat.f_bavail == 0:
+            return "no space left on device"
+    except OSError:
+        pass
+    for name in ("stderr.txt", "script_stderr.txt"):
+        try:
+            with open(exp_dir / layout.ARTIFACTS / name, "rb") as fh:
+                fh.seek(max(0, os.fstat(fh.fileno()).st_size - 8192))
+                tail = fh.read()
+        except OSError:
+            continue
+        if any(marker in tail for marker in _DISK_FULL):
+            return "no space left on device"
+    return None
+
+
 def mark_stale_failed(exp_dir: Path) -> bool:
-    """Persist the failure of a stale experiment; True when it was stale."""
+    """Persist the failure of a stale experiment, with its reason; True when it was stale.
+
+    Checked again under the experiment's lock, so a supervisor that is alive after all (or
+    has just finished) is never overwritten.
+    """
     if not is_stale(store.read_metadata(exp_dir)):
         return False
     with store.editing_metadata(exp_dir) as meta:
-        if is_stale(meta):
-            apply(meta, Status.FAILED)
-            meta.error_message = STALE_MESSAGE
+        if not is_stale(meta):
+            return False
+        reason = stale_reason(meta, exp_dir)
+        seen = _last_seen(meta, exp_dir)
+        meta.heartbeat_at = None
+        apply(meta, Status.FAILED)
+        meta.error_message = reason
+        start = to_unix(meta.started_at)
+        if seen is not None and start is not None:  # it ended when last seen, not now
+            meta.completed_at = iso(seen)
+            meta.duration = round(max(0.0, seen - start), 6)
     return True
+
+
+def _last_seen(meta: Metadata, exp_dir: Path) -> float | None:
+    """The last sign of life of a running experiment: its heartbeat, or the last write to
+    its metrics log or output, whichever is latest."""
+    times = [t for t in (to_unix(meta.heartbeat_at), to_unix(meta.started_at)) if t is not None]
+    for path in (
+        exp_dir / layout.METRICS_LOG,
+        exp_dir / layout.ARTIFACTS / "stdout.txt",
+        exp_dir / layout.ARTIFACTS / "stderr.txt",
+    ):
+        try:
+            times.append(path.stat().st_mtime)
+        except OSError:
+            continue
+    return max(times) if meta.status == Status.RUNNING and times else None

@@ -2,8 +2,10 @@
 
 A listing reads every ``metadata.json`` (as a ``summaries.Summary``), which takes about
 0.1 s for 10,000 experiments on a warm disk cache; there is no index (see ``summaries``
-for why). A corrupt ``metadata.json`` is reported as a problem and skipped; it never stops
-a listing.
+for why). An experiment folder whose ``metadata.json`` is corrupt, or missing for longer
+than a creation takes, is reported as a broken ``Problem``; it never stops a listing. A
+'created' or 'running' experiment that nothing runs any more is recorded as failed, with
+the reason, when it is read (``lifecycle.mark_stale_failed``).
 
 Selection (``resolve``) takes a full id, a unique id prefix or an exact name, in that order.
 What a listing keeps is decided by ``filters.Filters``.
@@ -12,10 +14,14 @@ What a listing keeps is decided by ``filters.Filters``.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
 from pathlib import Path
+from typing import TypeVar
+
+import msgspec
 
 from yanex._models import Status
 from yanex._store import layout, store
@@ -58,10 +64,13 @@ class Record:
 
 @dataclass
 class Problem:
-    """An experiment that could not be read."""
+    """An experiment that could not be read. ``broken``: its metadata.json is unreadable or
+    missing, so it cannot be listed normally (its other files are still there)."""
 
     id: str
     message: str
+    broken: bool = False
+    dir: str | None = None
 
 
 @dataclass
@@ -94,26 +103,58 @@ def _ids_in(base: str) -> list[str]:
         return []
 
 
-def load_record(base: str, exp_id: str, archived: bool) -> Record | None:
-    """The record of ``base/exp_id``; None when it holds no metadata (still being created).
+BROKEN_AFTER = 30.0  # seconds a folder may lack metadata.json while it is being created
 
-    Raises CorruptFileError when its metadata cannot be read.
+
+def load_record(base: str, exp_id: str, archived: bool) -> Record | None:
+    """The record of ``base/exp_id``; None when there is no such folder, or when it holds no
+    metadata yet because it is still being created.
+
+    Raises CorruptFileError when its metadata is unreadable, or missing from a folder older
+    than ``BROKEN_AFTER`` (deleted, or its creation was cut short).
     """
     summary = read_summary(f"{base}/{exp_id}/{layout.METADATA}")
     if summary is None:
+        _check_missing_metadata(Path(base, exp_id))
         return None
     status = summary.status
-    if status == Status.RUNNING:
-        status = _effective_status(Path(base, exp_id))
+    if status in (Status.RUNNING, Status.CREATED):
+        summary, status = _settle(Path(base, exp_id), summary)
     created = sort_key(summary.created_at or summary.started_at)
     return Record(exp_id, base, archived, summary, status, created)
 
 
-def _effective_status(exp_dir: Path) -> str:
+def _check_missing_metadata(exp_dir: Path) -> None:
     try:
-        return str(lifecycle.effective_status(store.read_metadata(exp_dir)))
+        age = time.time() - exp_dir.stat().st_mtime
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    if age > BROKEN_AFTER and exp_dir.is_dir():
+        raise CorruptFileError(
+            f"no metadata.json in {exp_dir} (deleted, or its creation was "
+            "cut short); its other files are still there"
+        )
+
+
+def _settle(exp_dir: Path, summary: Summary) -> tuple[Summary, str]:
+    """(summary, status) of a 'created' or 'running' experiment: one that nothing runs any
+    more is recorded as failed with its reason first (and reported so, reason included,
+    when that write cannot be made, as in a read-only store)."""
+    try:
+        meta = store.read_metadata(exp_dir)
     except StorageError:
-        return Status.RUNNING
+        return summary, summary.status
+    if not lifecycle.is_stale(meta):
+        return summary, summary.status
+    try:
+        lifecycle.mark_stale_failed(exp_dir)
+        fresh = read_summary(str(exp_dir / layout.METADATA))
+    except (StorageError, OSError):
+        fresh = None
+    if fresh is None:
+        reason = lifecycle.stale_reason(meta, exp_dir)
+        return msgspec.structs.replace(summary, error_message=reason), Status.FAILED
+    return fresh, fresh.status
 
 
 def scan(root: Path | None = None, *, archived: bool | None = False) -> Iterator[Record | Problem]:
@@ -127,7 +168,7 @@ def scan(root: Path | None = None, *, archived: bool | None = False) -> Iterator
             try:
                 rec = load_record(base, exp_id, is_archived)
             except CorruptFileError as exc:
-                yield Problem(exp_id, str(exc))
+                yield Problem(exp_id, str(exc), broken=True, dir=f"{base}/{exp_id}")
                 continue
             if rec is not None:
                 yield rec
@@ -140,7 +181,7 @@ def _direct(root: Path, ids: Sequence[str], archived: bool | None) -> Iterator[R
             try:
                 rec = load_record(base, exp_id, is_archived)
             except CorruptFileError as exc:
-                yield Problem(exp_id, str(exc))
+                yield Problem(exp_id, str(exc), broken=True, dir=f"{base}/{exp_id}")
                 break
             if rec is not None:
                 yield rec
@@ -182,12 +223,11 @@ def select(flt: Filters | None = None, root: Path | None = None) -> Selection:
 def resolve(identifier: str, *, archived: bool | None = None, root: Path | None = None) -> Record:
     """The one experiment ``identifier`` names: a full id, a unique id prefix, or a name.
 
-    Raises ExperimentNotFoundError, or AmbiguousExperimentError listing the candidates.
+    Raises ExperimentNotFoundError, AmbiguousExperimentError listing the candidates, or
+    InvalidReferenceError for a path (``layout.check_id_ref``).
     """
     root = root_dir(root)
-    key = identifier.strip()
-    if not key:
-        raise ExperimentNotFoundError("empty experiment id or name")
+    key = layout.check_id_ref(identifier)
     lowered = key.lower()
     if layout.ID_RE.match(lowered):
         for item in _direct(root, [lowered], archived):
@@ -241,6 +281,37 @@ def _ambiguous(what: str, records: list[Record]) -> AmbiguousExperimentError:
         f"{what} matches {len(records)} experiments; use a longer id prefix or the full id",
         lines,
     )
+
+
+def experiment_dir_of(ref: str, root: Path | None = None) -> Path:
+    """The directory of the experiment ``ref`` names (id, unique id prefix or name, active or
+    archived); never a path built from ``ref`` itself."""
+    key = layout.check_id_ref(ref)
+    if layout.ID_RE.match(key):
+        found = layout.find_experiment_dir(key, root)
+        if found is not None:
+            return found
+    return resolve(key, archived=None, root=root).dir
+
+
+T = TypeVar("T")
+
+
+def each_readable(
+    records: Iterable[Record], read: Callable[[Record], T], *, strict: bool = False
+) -> tuple[list[tuple[Record, T]], list[Problem]]:
+    """``(record, read(record))`` for each record; one whose files cannot be read becomes a
+    Problem instead (a store-wide read goes on), or raises when ``strict``."""
+    out: list[tuple[Record, T]] = []
+    problems: list[Problem] = []
+    for rec in records:
+        try:
+            out.append((rec, read(rec)))
+        except (StorageError, OSError) as exc:
+            if strict:
+                raise
+            problems.append(Problem(rec.id, str(exc), dir=str(rec.dir)))
+    return out, problems
 
 
 def latest(flt: Filters | None = None, root: Path | None = None) -> Record | None:

@@ -164,6 +164,19 @@ async def execute(
     return _result(command, cwd, outcome, caps, raise_on_error=raise_on_error, timeout=timeout)
 
 
+def held_output(outcome: _supervise.Outcome) -> str | None:
+    """Why a timeout is not the command's own fault, when it is not: the command had exited
+    before the timeout (no signal had to be sent to it), but a background process it
+    started still held its stdout/stderr open, so its output had not ended."""
+    if not outcome.timed_out or outcome.signals_sent or outcome.returncode is None:
+        return None
+    return (
+        f"the command itself had exited (code {outcome.returncode}), but a background "
+        "process it started still held its stdout/stderr open, so its output never ended; "
+        "redirect that process's output (cmd > file 2>&1 &) to let the command end without it"
+    )
+
+
 def _record(
     command: str,
     cwd: Path,
@@ -179,6 +192,8 @@ def _record(
         error = "cancelled: the command's process group was stopped"
     elif outcome.timed_out:
         error = f"Command timed out after {timeout} seconds (process group stopped)"
+        held = held_output(outcome)
+        error = f"{error}: {held}" if held else error
     return ScriptRun(
         command=command,
         exit_code=outcome.returncode if outcome is not None else None,
@@ -204,7 +219,9 @@ def _result(
 ) -> dict[str, Any]:
     stdout, stderr = caps[0].text(), caps[1].text()
     if outcome.timed_out:
-        raise ScriptTimeoutError(command, timeout or 0.0, output=stdout, stderr=stderr)
+        exc = ScriptTimeoutError(command, timeout or 0.0, output=stdout, stderr=stderr)
+        exc.detail = held_output(outcome)
+        raise exc
     code = outcome.returncode if outcome.returncode is not None else -1
     if raise_on_error and code != 0:
         raise ScriptFailedError(code, command, output=stdout, stderr=stderr)

@@ -37,13 +37,37 @@ def is_experiment_id(name: str) -> bool:
     return bool(ID_RE.match(name))
 
 
+def check_id_ref(ref: object) -> str:
+    """``ref`` stripped, when it can be an experiment reference: an 8-hex id, an id prefix or
+    a name. A path (``/``, ``\\``, ``.``, ``..``), an empty or non-string value raises
+    InvalidReferenceError, so no caller ever joins a user's text onto the store root."""
+    from yanex.errors import InvalidReferenceError
+
+    if not isinstance(ref, str):
+        raise InvalidReferenceError(
+            f"an experiment id, id prefix or name must be a string, not {type(ref).__name__}"
+        )
+    key = ref.strip()
+    if not key:
+        raise InvalidReferenceError("empty experiment id, id prefix or name")
+    if key in (".", "..") or any(c in key for c in "/\\\0"):
+        raise InvalidReferenceError(
+            f"{ref!r} looks like a path; give an experiment id (8 hex digits), "
+            "a unique id prefix or a name"
+        )
+    return key
+
+
 def experiment_dir(exp_id: str, root: Path | None = None, *, archived: bool = False) -> Path:
     base = archive_dir(root) if archived else (root or experiments_dir())
     return base / exp_id
 
 
 def find_experiment_dir(exp_id: str, root: Path | None = None) -> Path | None:
-    """The directory of ``exp_id``, active first, then archived; None when neither exists."""
+    """The directory of ``exp_id``, active first, then archived; None when neither exists
+    (or when ``exp_id`` is not an 8-hex id: nothing else is ever joined onto the root)."""
+    if not ID_RE.match(exp_id):
+        return None
     root = root or experiments_dir()
     for candidate in (root / exp_id, root / ARCHIVED / exp_id):
         if (candidate / METADATA).is_file():

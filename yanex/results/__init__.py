@@ -21,7 +21,8 @@ from typing import Any
 from yanex._core import compare as _compare
 from yanex._core import query as _query
 from yanex._core.filters import Filters
-from yanex.errors import AmbiguousExperimentError, ExperimentNotFoundError
+from yanex._core.warn import skipped
+from yanex.errors import AmbiguousExperimentError, ExperimentNotFoundError, InvalidReferenceError
 
 from .experiment import Experiment
 
@@ -36,8 +37,9 @@ def _filters(given: dict[str, Any]) -> Filters:
 
 def _records(given: dict[str, Any]) -> list[_query.Record]:
     found = _query.select(_filters(given))
-    for problem in found.problems:  # skipped, as by yanex list; say so to whoever listens
+    for problem in found.problems:  # for whoever listens to the log, too
         log.warning("skipped experiment %s: %s", problem.id, problem.message)
+    skipped(found.problems)  # left out, as by yanex list: one warning each, the rest goes on
     return found.records
 
 
@@ -105,6 +107,7 @@ def compare(
         metrics=_names(metrics),
         only_different=only_different,
     )
+    skipped(cmp.problems)
     return comparison_frame(cmp)
 
 
@@ -145,7 +148,7 @@ def experiment_exists(experiment_id: str, include_archived: bool = True) -> bool
     """True when ``experiment_id`` names exactly one experiment."""
     try:
         _query.resolve(experiment_id, archived=None if include_archived else False)
-    except (ExperimentNotFoundError, AmbiguousExperimentError):
+    except (ExperimentNotFoundError, AmbiguousExperimentError, InvalidReferenceError):
         return False
     return True
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from yanex._core import compare as _compare
 from yanex._core import query as _query
+from yanex._core.warn import skipped
 from yanex._store import store
 
 
@@ -25,6 +26,11 @@ def _param_columns(params: dict[str, dict[str, Any]], include: str | Sequence[st
     return list(include)
 
 
+def _read(rec: _query.Record, with_params: bool) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    params = _compare.flatten(store.read_config(rec.dir)) if with_params else {}
+    return store.read_metrics(rec.dir), params
+
+
 def collect(
     records: list[_query.Record],
     metrics: list[str] | None,
@@ -33,10 +39,12 @@ def collect(
     as_dataframe: bool,
 ) -> Any:
     wanted = set(metrics) if metrics is not None else None
-    series = {r.id: store.read_metrics(r.dir) for r in records}
+    found, problems = _query.each_readable(records, lambda rec: _read(rec, as_dataframe))
+    skipped(problems)  # an experiment with an unreadable file is left out, with a warning
+    series = {rec.id: entries for rec, (entries, _params) in found}
     if not as_dataframe:
         return {exp_id: _keep(entries, wanted) for exp_id, entries in series.items()}
-    params = {r.id: _compare.flatten(store.read_config(r.dir)) for r in records}
+    params = {rec.id: flat for rec, (_entries, flat) in found}
     columns = _param_columns(params, include_params)
     rows = []
     for exp_id, entries in series.items():

@@ -18,9 +18,11 @@ import msgspec
 from yanex._core import artifacts as _artifacts
 from yanex._core import dependencies as _deps
 from yanex._core import manage, query
+from yanex._core.warn import warn
 from yanex._models import Status
 from yanex._store import layout, store
 from yanex._store.clock import parse as _parse_time
+from yanex.errors import CorruptExperimentWarning, StorageError
 
 
 class Experiment:
@@ -149,7 +151,7 @@ class Experiment:
     def get_params(self) -> dict[str, Any]:
         """All parameters (nested dicts as stored)."""
         if self._params is None:
-            self._params = store.read_config(self._rec.dir)
+            self._params = self._readable("parameters", store.read_config, {})
         return dict(self._params)
 
     def get_param(self, key: str, default: Any = None) -> Any:
@@ -163,8 +165,17 @@ class Experiment:
 
     def _all_metrics(self) -> list[dict[str, Any]]:
         if self._metrics is None:
-            self._metrics = store.read_metrics(self._rec.dir)
+            self._metrics = self._readable("metrics", store.read_metrics, [])
         return self._metrics
+
+    def _readable(self, what: str, read: Callable[[Path], Any], empty: Any) -> Any:
+        """``read(dir)``; an unreadable file warns once and reads as ``empty``, so a loop over
+        many experiments goes on past one corrupt file."""
+        try:
+            return read(self._rec.dir)
+        except StorageError as exc:
+            warn(f"experiment {self.id}: {what} read as empty: {exc}", CorruptExperimentWarning)
+            return empty
 
     def get_metrics(self, step: int | None = None, as_dataframe: bool = False) -> Any:
         """Every logged step as a list of dicts, or the dict of one ``step`` ({} if absent).
