@@ -42,9 +42,21 @@ def get_params() -> dict[str, Any]:
     return _load().get_params()  # type: ignore[no-any-return]
 
 
-def get_param(key: str, default: Any = None) -> Any:
-    """One parameter (dot notation for nesting); warns and returns ``default`` when missing."""
+class _NoDefault:
+    """The default of ``get_param`` when the caller gives none (``default=None`` is a value)."""
+
+    def __repr__(self) -> str:
+        return "<no default>"
+
+
+NO_DEFAULT: Any = _NoDefault()
+
+
+def get_param(key: str, default: Any = NO_DEFAULT) -> Any:
+    """One parameter (dot notation for nesting); ``default`` when missing (None if not given,
+    with a warning: an explicit ``default=None`` does not warn)."""
     impl = _load()
+
     return impl.lookup_param(impl.get_params(), key, default, stacklevel=3)
 
 

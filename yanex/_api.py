@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from yanex import _context
+from yanex import NO_DEFAULT, _context
 from yanex._core.experiment import (
     ActiveExperiment,
     ExperimentContext,
@@ -70,11 +70,12 @@ def get_params() -> dict[str, Any]:
     return dict(exp.params()) if exp is not None else {}
 
 
-def get_param(key: str, default: Any = None) -> Any:
+def get_param(key: str, default: Any = NO_DEFAULT) -> Any:
     """One parameter by key, with dot notation for nesting (``"model.layers"``).
 
-    Returns ``default`` when the key is not among the parameters, with a warning when
-    there is no default to fall back on (``default`` is None).
+    Returns ``default`` when the key is not among the parameters. When no default was
+    given at all, returns None with a warning; an explicit ``default=None`` is a chosen
+    value (the k-fold pattern's ``get_param('_fold_idx', default=None)``) and stays quiet.
     """
     return lookup_param(get_params(), key, default, stacklevel=3)
 
@@ -83,14 +84,14 @@ def lookup_param(params: dict[str, Any], key: str, default: Any, *, stacklevel: 
     value: Any = params
     for part in key.split("."):
         if not isinstance(value, dict) or part not in value:
-            if default is not None:
+            if default is not NO_DEFAULT:
                 return default
             warnings.warn(
-                f"parameter '{key}' not found; using default {default!r}",
+                f"parameter '{key}' not found and no default given; using None",
                 UserWarning,
                 stacklevel=stacklevel,
             )
-            return default
+            return None
         value = value[part]
     return value
 
@@ -246,20 +247,33 @@ def create_experiment(
     """A new experiment as a context manager: completed on normal exit, failed on an
     exception (message and traceback kept), cancelled on KeyboardInterrupt.
 
+    The experiment is stored when this is called, with status ``created``: its
+    ``experiment_id`` is readable at once, and another process may join it with
+    ``create_context(id)``. Entering the ``with`` block moves it to ``running``.
+
     Raises ExperimentContextError inside a ``yanex run`` experiment.
     """
+    return ExperimentContext.create_now(creation(script_path, name, config, tags, description))
+
+
+def creation(
+    script_path: Path | str,
+    name: str | None,
+    config: dict[str, Any] | None,
+    tags: list[str] | None,
+    description: str | None,
+) -> dict[str, Any]:
+    """The checked arguments of create_experiment (both faces)."""
     ensure_not_cli("create_experiment()")
     if config is not None and not isinstance(config, dict):
         raise TypeError("config must be a dict")
-    return ExperimentContext(
-        create={
-            "script_path": script_path,
-            "name": name,
-            "config": config,
-            "tags": list(tags or []),
-            "description": description,
-        }
-    )
+    return {
+        "script_path": script_path,
+        "name": name,
+        "config": config,
+        "tags": list(tags or []),
+        "description": description,
+    }
 
 
 def create_context(experiment_id: str) -> ExperimentContext:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import anyio.to_thread
 
-from yanex import _api
+from yanex import NO_DEFAULT, _api
 
 if TYPE_CHECKING:
     from yanex._core.experiment import ExperimentContext
@@ -29,8 +29,9 @@ async def get_params() -> dict[str, Any]:
     return dict(await _in_thread(_api.get_params))
 
 
-async def get_param(key: str, default: Any = None) -> Any:
-    """One parameter (dot notation); warns and returns ``default`` when missing."""
+async def get_param(key: str, default: Any = NO_DEFAULT) -> Any:
+    """One parameter (dot notation); ``default`` when missing (None and a warning if none given)."""
+
     return _api.lookup_param(await get_params(), key, default, stacklevel=3)
 
 
@@ -137,8 +138,14 @@ def create_experiment(
     tags: list[str] | None = None,
     description: str | None = None,
 ) -> ExperimentContext:
-    """A new experiment for ``async with`` (``await exp.log_metrics(...)`` inside)."""
-    return _async_bound(_api.create_experiment(script_path, name, config, tags, description))
+    """A new experiment for ``async with`` (``await exp.log_metrics(...)`` inside).
+
+    Unlike ``yanex.create_experiment``, it is stored on entering ``async with`` (in a worker
+    thread: creating one runs git, which must not block the event loop)."""
+    from yanex._core.experiment import ExperimentContext
+
+    opts = _api.creation(script_path, name, config, tags, description)
+    return _async_bound(ExperimentContext(create=opts))
 
 
 def create_context(experiment_id: str) -> ExperimentContext:

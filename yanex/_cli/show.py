@@ -144,6 +144,25 @@ def _flat_rows(src: _fields.Source, entries: list[dict[str, Any]]) -> list[tuple
     return rows
 
 
+def _pick_shown(experiment: str, archived: bool) -> query.Record:
+    """The experiment to show: active ones only unless --archived (as show.md says); one
+    found only in the archive is named, with the flag that shows it."""
+    if archived:
+        return pick(experiment, archived=None)
+    from yanex.errors import ExperimentNotFoundError, YanexError
+
+    try:
+        return pick(experiment, archived=False)
+    except ExperimentNotFoundError:
+        try:
+            found = query.resolve(experiment, archived=True)
+        except YanexError:
+            found = None
+        if found is None:
+            raise
+        _console.fail(f"experiment {found.id} is archived; add --archived to show it")
+
+
 @click.command("show", short_help="Show everything about one experiment.")
 @click.argument("experiment", required=False)
 @filter_options()
@@ -165,7 +184,8 @@ def command(
         _usage("give an experiment id, id prefix or name, or --latest")
     if experiment is not None and (use_latest or filters.narrowing()):
         _usage("give an experiment or --latest with filters, not both")
-    rec = pick(experiment, archived=None) if experiment is not None else latest(filters)
+    rec = _pick_shown(experiment, filters.archived) if experiment is not None else latest(filters)
+
     src = _fields.Source(rec)
     entries = store.read_metrics(rec.dir)
     only = [m.strip() for m in show_metric.split(",") if m.strip()] if show_metric else None

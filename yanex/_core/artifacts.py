@@ -266,6 +266,11 @@ def load(artifacts_dir: Path, filename: str, loader: Loader | None = None) -> An
 
 def copy(src: str | os.PathLike[str], artifacts_dir: Path, filename: str | None = None) -> Path:
     source = Path(src)
+    if source.is_dir():
+        raise IsADirectoryError(
+            f"cannot copy {source} as an artifact: it is a directory (copy_artifact copies "
+            "one file; copy its files one by one, or save an archive of it)"
+        )
     if not source.is_file():
         raise FileNotFoundError(f"artifact source not found: {source}")
     dst = trust.confined(artifacts_dir, safe_name(filename or source.name), "write")

@@ -159,7 +159,17 @@ def new_metadata(
         host=socket.gethostname(),
         pid=os.getpid(),  # the creator: a 'created' record it leaves behind is stale once it exits
         environment=environment.snapshot(),
+        git=_patch_facts(git),
     )
+
+
+def _patch_facts(git: gitinfo.GitState) -> dict[str, Any] | None:
+    """Secret scan and size of the patch, for metadata.json's ``git`` block (None: no patch)."""
+    if not git.patch:
+        return None
+    from . import patchscan
+
+    return patchscan.check(git.patch, layout.experiments_dir()).metadata()
 
 
 def create_stored(
@@ -187,9 +197,16 @@ def create_stored(
 class ExperimentContext:
     """Context manager of one experiment, for ``with`` and ``async with``."""
 
-    def __init__(self, *, exp_id: str | None = None, create: dict[str, Any] | None = None):
-        self._exp_id = exp_id
+    def __init__(
+        self,
+        *,
+        exp_id: str | None = None,
+        create: dict[str, Any] | None = None,
+        created: ActiveExperiment | None = None,
+    ):
+        self._exp_id = created.id if created is not None else exp_id
         self._create = create
+        self._created = created  # made by create_experiment, before any ``with``
         self._exp: ActiveExperiment | None = None
         self._ended: ActiveExperiment | None = None
         self._token: Any = None
@@ -213,6 +230,18 @@ class ExperimentContext:
         exp_dir = create_stored(meta, config, git)
         self._owns_status = True
         return ActiveExperiment(meta.id, exp_dir)
+
+    @classmethod
+    def create_now(cls, opts: dict[str, Any]) -> ExperimentContext:
+        """A context on an experiment stored at once with status ``created``: its id is
+        readable before ``with``, and another process may ``create_context(id)`` into it.
+        Entering the ``with`` moves it to running."""
+        opts = dict(opts)
+        config = opts.pop("config", None) or {}
+        git = _git_state()
+        meta = new_metadata("", git=git, **opts)
+        exp_dir = create_stored(meta, config, git)
+        return cls(created=ActiveExperiment(meta.id, exp_dir))
 
     def _open_existing(self) -> ActiveExperiment:
         assert self._exp_id is not None
@@ -283,7 +312,9 @@ class ExperimentContext:
     @property
     def _known(self) -> ActiveExperiment:
         """The experiment while active, or the one this context ran once it has ended."""
-        return self._exp if self._exp is not None else (self._ended or self.active)
+        if self._exp is not None:
+            return self._exp
+        return self._ended or self._created or self.active
 
     @property
     def experiment_id(self) -> str:

@@ -70,7 +70,7 @@ class Filters:
         return (
             (self.status is None or rec.status in self.status)
             and (self.ids is None or any(rec.id.startswith(i) for i in self.ids))
-            and (not self.tags or set(self.tags).issubset(s.tags or ()))
+            and (self.tags is None or _has_all(s.tags, self.tags))
             and (self.project is None or s.project == self.project)
             and (self.name is None or _name_matches(s.name, self.name))
             and (self.script_pattern is None or _script_matches(s.script_path, self))
@@ -107,7 +107,14 @@ _FILTER_KEYS = frozenset(
 )
 
 
+def _has_all(tags: list[str] | None, wanted: list[str]) -> bool:
+    """Every wanted tag is there; an empty wanted list (``tags=[]``) selects nothing, since
+    an empty filter must never turn into "everything" for a bulk action."""
+    return bool(wanted) and set(wanted).issubset(tags or ())
+
+
 def _within(value: float, after: float | None, before: float | None) -> bool:
+
     return (after is None or value >= after) and (before is None or value <= before)
 
 

@@ -24,6 +24,7 @@ from yanex._core.filters import Filters
 from yanex._core.warn import skipped
 from yanex.errors import AmbiguousExperimentError, ExperimentNotFoundError, InvalidReferenceError
 
+from ._bulk import archive_experiments, export_experiments
 from .experiment import Experiment
 
 log = logging.getLogger(__name__)
@@ -155,8 +156,10 @@ def experiment_exists(experiment_id: str, include_archived: bool = True) -> bool
 
 __all__ = [
     "Experiment",
+    "archive_experiments",
     "compare",
     "experiment_exists",
+    "export_experiments",
     "find",
     "get_best",
     "get_experiment",
