@@ -23,6 +23,11 @@ BACKENDS = [
 ]
 
 
+# How the suite is run, chosen by `make test` (it runs the suite once per launch path):
+# YANEX_LAUNCH_PATH=pool|exec and YANEX_PLATFORM=portable pass through to every test.
+KEPT_ENV = ("YANEX_LAUNCH_PATH", "YANEX_PLATFORM")
+
+
 @pytest.fixture(params=BACKENDS)
 def anyio_backend(request: pytest.FixtureRequest) -> tuple[str, dict[str, object]]:
     return request.param  # type: ignore[no-any-return]
@@ -32,7 +37,7 @@ def anyio_backend(request: pytest.FixtureRequest) -> tuple[str, dict[str, object
 def store_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own store and working directory; no YANEX_* leaks in."""
     for key in list(os.environ):
-        if key.startswith("YANEX_"):
+        if key.startswith("YANEX_") and key not in KEPT_ENV:
             monkeypatch.delenv(key)
     root = tmp_path / "store"
     work = tmp_path / "work"

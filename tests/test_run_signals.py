@@ -234,7 +234,8 @@ import anyio
 from yanex import _supervise
 argv = ["bash", "-c", "(exec -a {marker}-a sleep 600) & exec -a {marker}-b sleep 600"]
 def spawn():
-    anyio.run(functools.partial(_supervise.supervise, argv), backend="trio")
+    launch = _supervise.Caller.now().launch(argv)
+    anyio.run(functools.partial(_supervise.supervise, launch), backend="trio")
 threading.Thread(target=spawn, daemon=True).start()
 print("spawned", flush=True)
 time.sleep(600)

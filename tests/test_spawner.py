@@ -1,6 +1,6 @@
 """Scripts run by the spawner behave as under `python -u script`: the same __main__,
 argv, import path, exit codes, tracebacks, thread and atexit handling, fresh randomness
-per experiment, and their own command line in `ps`."""
+per experiment, and their own command line in `ps`; on both launch paths."""
 
 from __future__ import annotations
 
@@ -46,11 +46,11 @@ def test_script_sees_main_argv_path_and_fresh_randomness(work_dir: Path, store_d
     for fact in facts:
         assert fact["name"] == "__main__"
         assert fact["file"] == str(script)
-        assert fact["argv"] == [str(script), "--flag", "x"]
+        assert fact["argv"] == [script.name, "--flag", "x"]  # as given, as python does
         assert fact["path0"] == str(work_dir)
         assert fact["helper"] == 42
         cmdline = [w for w in fact["cmdline"] if w]  # type: ignore[union-attr]
-        assert cmdline[1:] == ["-u", str(script), "--flag", "x"]
+        assert cmdline[1:] == ["-u", script.name, "--flag", "x"]
     assert len({f["random"] for f in facts}) == 3
     assert len({f["pid"] for f in facts}) == 3
     assert res.stdout.count("thread finished") == 3
@@ -83,7 +83,7 @@ def test_exit_codes_and_tracebacks_match_python(
     if "Traceback" in stderr:
         first_frame = stderr.split("Traceback (most recent call last):\n")[1].splitlines()[0]
         assert str(script) in first_frame
-        assert "runpy" not in stderr and "_zygote" not in stderr
+        assert "runpy" not in stderr and "yanex" not in stderr
     assert res.returncode == (0 if code == 0 else 1)
 
 
@@ -92,12 +92,12 @@ async def test_commands_are_executed_with_their_own_environment(tmp_path: Path) 
     """A command (not a Python script) is exec'd in the given directory and environment,
     with SIGPIPE at its default so shell pipelines end normally."""
     out: list[bytes] = []
-    outcome = await _supervise.supervise(
+    launch = _supervise.Caller.now().launch(
         ["bash", "-c", 'echo "$PWD $ONLY_HERE"; yes | head -n 2'],
-        env={"PATH": "/usr/bin:/bin", "ONLY_HERE": "set"},
-        cwd=tmp_path,
-        stdout=[out.append],
+        {"PATH": "/usr/bin:/bin", "ONLY_HERE": "set"},
     )
+    launch.cwd = str(tmp_path)
+    outcome = await _supervise.supervise(launch, stdout=[out.append])
     assert outcome.returncode == 0
     assert b"".join(out).decode().split("\n")[:3] == [f"{tmp_path} set", "y", "y"]
 
@@ -105,8 +105,10 @@ async def test_commands_are_executed_with_their_own_environment(tmp_path: Path) 
 @pytest.mark.anyio
 async def test_missing_working_directory_is_refused(tmp_path: Path) -> None:
     """A working directory that does not exist is refused before anything starts."""
+    launch = _supervise.Caller.now().launch([sys.executable, "-c", "pass"])
+    launch.cwd = str(tmp_path / "nope")
     with pytest.raises(OSError, match="does not exist"):
-        await _supervise.supervise([sys.executable, "-c", "pass"], cwd=tmp_path / "nope")
+        await _supervise.supervise(launch)
     await anyio.lowlevel.checkpoint()
 
 
@@ -130,7 +132,8 @@ async def test_a_killed_spawner_takes_its_children_with_it(tmp_path: Path) -> No
     async with anyio.create_task_group() as tg:
         tg.start_soon(kill_spawner_when_started)
         with anyio.fail_after(30):
-            outcome = await _supervise.supervise([sys.executable, "-c", script])
+            launch = _supervise.Caller.now().launch([sys.executable, "-c", script])
+            outcome = await _supervise.supervise(launch)
     assert outcome.returncode == -signal.SIGKILL
     assert outcome.pid is not None
     assert _dead_or_zombie(outcome.pid)

@@ -29,7 +29,7 @@ import os
 import sys
 
 ENV_WARM_FD = "YANEX_WARM_FD"
-BOOT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_boot")  # noqa: PTH100, PTH118, PTH120
+BOOT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_boot")
 
 # What a prepared interpreter imports while it waits: the Run API a tracked script uses.
 # The rule for this list: nothing in it may, when imported, start a thread, touch a GPU,
@@ -67,9 +67,7 @@ def _preload() -> None:
         return
     if os.environ.get("PYTHONPROFILEIMPORTTIME"):
         return
-    # A script next to its own copy of yanex must import that one, as python would.
-    script_dir = os.path.dirname(os.path.realpath(sys.argv[0])) if sys.argv else ""  # noqa: PTH120
-    if os.path.exists(os.path.join(script_dir, "yanex")):  # noqa: PTH110, PTH118
+    if not _script_uses_yanex():
         return
     import importlib
     import warnings
@@ -81,6 +79,21 @@ def _preload() -> None:
                 importlib.import_module(name)
             except Exception:  # the script imports what it needs itself
                 return
+
+
+def _script_uses_yanex() -> bool:
+    """Worth preloading: the script names yanex (else the imports would be wasted work),
+    and it has no copy of yanex of its own beside it (python would import that one)."""
+    if not sys.argv or not sys.argv[0]:
+        return False
+    script = os.path.realpath(sys.argv[0])
+    if os.path.exists(os.path.join(os.path.dirname(script), "yanex")):
+        return False
+    try:
+        with open(script, "rb") as fh:
+            return b"yanex" in fh.read(1 << 20)
+    except OSError:
+        return False
 
 
 def _read_all(fd: int) -> bytes:
@@ -117,7 +130,7 @@ def _apply(data: bytes) -> None:
             os.environ.pop("PYTHONPATH", None)
             i += 1
     boot = os.path.normcase(BOOT_DIR)
-    sys.path[:] = [p for p in sys.path if os.path.normcase(os.path.abspath(p)) != boot]  # noqa: PTH100
+    sys.path[:] = [p for p in sys.path if os.path.normcase(os.path.abspath(p)) != boot]
     for entry in [p for p in sys.path_importer_cache if p and os.path.normcase(p) == boot]:
         del sys.path_importer_cache[entry]
 
