@@ -575,7 +575,7 @@ class Case:
 # Appended to scripts that record observations: dumps their ``obs`` dict as ``obs.json``.
 DUMP = """
 import json as _json
-with open("obs.json", "w") as _f:
+with open(globals().get("OBS_FILE", "obs.json"), "w") as _f:
     _json.dump(obs, _f, indent=1, sort_keys=True, default=repr)
 """
 
@@ -591,18 +591,20 @@ def check(
     *args: str,
     via: str = "cli",
     name: str = "s.py",
+    run_as: str | None = None,
     normalise: Normaliser | None = None,
     expect: Callable[[Run], Any] | None = None,
     **kwargs: Any,
 ) -> tuple[Run, Run]:
-    """Write ``script`` (dedented) as ``name``, run it both ways with the same arguments,
-    cwd, environment, umask and stdin, and assert they match; (reference, yanex run).
-    ``expect`` first checks the reference does what the test is about (so a test cannot
-    pass by both runs doing nothing)."""
+    """Write ``script`` (dedented) as ``name`` in the sandbox, run it both ways as
+    ``run_as`` (the path given on the command line, default ``name``) with the same
+    arguments, cwd, environment, umask and stdin, and assert they match; (reference, yanex
+    run). ``expect`` first checks the reference does what the test is about (so a test
+    cannot pass by both runs doing nothing)."""
     case.write(name, textwrap.dedent(script).lstrip("\n"))
-    ref = case.python(name, *args, **kwargs)
+    ref = case.python(run_as or name, *args, **kwargs)
     if expect is not None:
         expect(ref)
-    got = case.run(via, name, *args, **kwargs)
+    got = case.run(via, run_as or name, *args, **kwargs)
     assert_same(ref, got, normalise=normalise)
     return ref, got
