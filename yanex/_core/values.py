@@ -56,8 +56,8 @@ def param_text(value: Any) -> str:
             back = parse_value(value)
         except Exception:  # malformed sweep syntax and the like: quote it
             back = None
-        if isinstance(back, str) and back == value:
-            return value
+        if isinstance(back, str) and back == value and value.isprintable():
+            return value  # plain text reads back as itself; anything else goes JSON-quoted
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, float):
         return repr(value)
