@@ -38,6 +38,10 @@ SPEC_FUNCTIONS = {
     "completed",
     "fail",
     "cancel",
+    "get_dependencies",
+    "get_dependency",
+    "assert_dependency",
+    "get_graph",
 }
 SPEC_TYPES = {"ExperimentSpec", "ExperimentResult", "ExperimentContextError"}
 # The async face returns these for ``async with`` / ``async for`` rather than being coroutines.

@@ -84,17 +84,18 @@ def test_get_cli_args_returns_documented_dict(store_dir: Path, work_dir: Path) -
 
 
 def test_metadata_flags_are_recorded(store_dir: Path, work_dir: Path) -> None:
-    """--name, --tag (repeatable), --description, --project and -D ids land in metadata."""
+    """--name, --tag (repeatable), --description and --project land in metadata (-D: see
+    test_dependencies_cli.py)."""
     write_script(work_dir / "s.py", "pass\n")
     res = run_cli("run", "s.py", "-n", "first", "-t", "a", "--tag", "b", "-d", "about",
-                  "--project", "proj", "-D", "aaaa1111,bbbb2222", "--depends-on", "cccc3333")
+                  "--project", "proj")
     assert res.returncode == 0, res.stderr
     meta = only(store_dir)
     assert meta["name"] == "first"
     assert meta["tags"] == ["a", "b"]
     assert meta["description"] == "about"
     assert meta["project"] == "proj"
-    assert meta["depends_on"] == ["aaaa1111", "bbbb2222", "cccc3333"]
+    assert meta["depends_on"] == []
 
 
 def test_project_defaults_to_git_repository_name(store_dir: Path, work_dir: Path) -> None:

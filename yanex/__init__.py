@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from yanex._core.experiment import ExperimentContext
     from yanex._models import ExperimentResult, ExperimentSpec, Status
     from yanex.errors import ExperimentContextError, YanexError
-    from yanex.results import Experiment
+    from yanex.results import Experiment, ExperimentGraph
 
 __version__ = "0.7.0.dev0"
 
@@ -180,13 +180,24 @@ def cancel(message: str) -> None:
 
 
 def get_dependencies(transitive: bool = False) -> list[Experiment]:
-    """Experiments the current one depends on; [] standalone."""
+    """Experiments the current one depends on, dependencies first (``deps["slot"]`` works
+    too); [] standalone."""
     return _load().get_dependencies(transitive)  # type: ignore[no-any-return]
 
 
-def assert_dependency(script_name: str) -> None:
-    """Fail the experiment unless a dependency ran ``script_name``."""
-    _load().assert_dependency(script_name)
+def get_dependency(slot: str) -> Experiment | None:
+    """The experiment in dependency slot ``slot``; None standalone or without that slot."""
+    return _load().get_dependency(slot)  # type: ignore[no-any-return]
+
+
+def assert_dependency(script_name: str, slot: str | None = None) -> None:
+    """Fail the experiment unless a dependency (in ``slot``, if given) ran ``script_name``."""
+    _load().assert_dependency(script_name, slot)
+
+
+def get_graph() -> ExperimentGraph:
+    """The current experiment's dependency graph (upstream and downstream); empty standalone."""
+    return _load().get_graph()  # type: ignore[no-any-return]
 
 
 def execute_bash_script(
@@ -260,8 +271,10 @@ __all__ = [
     "get_artifacts_dir",
     "get_cli_args",
     "get_dependencies",
+    "get_dependency",
     "get_experiment_dir",
     "get_experiment_id",
+    "get_graph",
     "get_metadata",
     "get_param",
     "get_params",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from yanex import NO_DEFAULT, _context
 from yanex._core.experiment import (
@@ -27,6 +27,7 @@ from yanex.errors import ExperimentContextError
 
 if TYPE_CHECKING:
     from yanex.results import Experiment
+    from yanex.results.graph import ExperimentGraph
 
 
 # Run API calls that ``exp.<name>(...)`` offers on an ExperimentContext.
@@ -40,6 +41,10 @@ BOUND_TO_EXPERIMENT = frozenset(
         "save_artifact",
         "load_artifact",
         "artifact_exists",
+        "get_dependencies",
+        "get_dependency",
+        "assert_dependency",
+        "get_graph",
         "list_artifacts",
         "get_status",
         "get_metadata",
@@ -175,10 +180,21 @@ def load_artifact(
     loader: Callable[[Path], Any] | None = None,
     from_experiment: str | None = None,
 ) -> Any:
-    """Load an artifact (of ``from_experiment`` if given); None when it does not exist."""
+    """Load an artifact; None when it does not exist.
+
+    Searched in ``from_experiment`` if given; else in the current experiment, then in its
+    dependencies, then in theirs (breadth first: the nearest one that has it wins). Raises
+    AmbiguousArtifactError when several dependencies at that nearest level have it.
+    """
     from yanex._core import artifacts as _artifacts
 
-    return _artifacts.load(_artifacts_dir(from_experiment), filename, loader)
+    directory = _artifacts_dir(from_experiment)
+    exp = _context.current() if from_experiment is None else None
+    if exp is not None:
+        from yanex._core import dependencies
+
+        directory = dependencies.find_artifact(exp.dir, filename) or directory
+    return _artifacts.load(directory, filename, loader)
 
 
 def artifact_exists(filename: str, from_experiment: str | None = None) -> bool:
@@ -310,30 +326,69 @@ def cancel(message: str) -> None:
 
 
 def get_dependencies(transitive: bool = False) -> list[Experiment]:
-    """Experiments the current one depends on (``-D``), dependencies first; [] standalone."""
-    exp = _context.current()
-    if exp is None:
-        return []
+    """Experiments the current one depends on (``-D``), dependencies first; [] standalone.
+
+    The direct dependencies come as a list that also answers by slot: ``deps["data"]``,
+    ``"data" in deps``, ``deps.items()``. ``transitive=True`` gives a plain list of every
+    experiment upstream (transitive dependencies have no slot of this experiment).
+    """
     from yanex._core import dependencies
 
-    return dependencies.resolve(exp.metadata().depends_on, transitive=transitive)
+    exp = _context.current()
+    if exp is None:
+        return dependencies.DependencyList()
+    if transitive:
+        entries = [f"{k}={v}" for k, v in dependencies.slots_of(exp.dir).items()]
+        return dependencies.resolve(entries, transitive=True)
+    return dependencies.direct(exp.dir)
 
 
-def assert_dependency(script_name: str) -> None:
-    """Fail the experiment unless one of its dependencies ran ``script_name``."""
+def get_dependency(slot: str) -> Experiment | None:
+    """The experiment in dependency slot ``slot`` (``-D slot=ID``; ``dep1``... without a
+    name); None standalone or when there is no such slot."""
+    from yanex._core import dependencies
+
+    exp = _context.current()
+    return dependencies.direct(exp.dir).get(slot) if exp is not None else None
+
+
+def assert_dependency(script_name: str, slot: str | None = None) -> None:
+    """Fail the experiment unless a dependency (the one in ``slot``, if given) ran
+    ``script_name``. No-op standalone."""
+    from yanex._core import dependencies
+
     exp = _context.current()
     if exp is None:
         return
-    deps = get_dependencies()
-    scripts = [Path(d.script_path or "").name for d in deps]
+    deps = dependencies.direct(exp.dir)
+    if slot is not None and slot not in deps:
+        by_slot = [f"{Path(d.script_path or '').name} (slot {k})" for k, d in deps.items()]
+        _dependency_failure(f"No dependency in slot '{slot}'", ", ".join(by_slot) or "none")
+    candidates = [deps[slot]] if slot is not None else list(deps)
+    scripts = [Path(d.script_path or "").name for d in candidates]
     if script_name in scripts:
         return
+    where = f" in slot '{slot}'" if slot is not None else ""
     found = ", ".join(s for s in scripts if s) or "none"
-    message = f"No dependency from '{script_name}' found (dependencies are from: {found})"
+    _dependency_failure(f"No dependency from '{script_name}' found{where}", found)
+
+
+def _dependency_failure(headline: str, found: str) -> NoReturn:
     import sys
 
-    print(f"Error: {message}", file=sys.stderr)  # the documented user-facing message
-    fail(message)
+    # the documented user-facing message, then the experiment fails with it
+    print(f"Error: {headline}\nCurrent dependencies are from: {found}", file=sys.stderr)
+    fail(f"{headline} (dependencies are from: {found})")
+    raise AssertionError("fail() leaves by raising")  # pragma: no cover
+
+
+def get_graph() -> ExperimentGraph:
+    """The dependency graph of the current experiment: what it depends on and what depends
+    on it (``yanex.results.ExperimentGraph``); an empty graph standalone."""
+    from yanex.results.graph import ExperimentGraph, get_graph
+
+    exp = _context.current()
+    return get_graph(exp.id) if exp is not None else ExperimentGraph([], [])
 
 
 # --- processes (coroutines; the blocking face runs them through _portal) -------------------

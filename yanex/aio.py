@@ -21,7 +21,7 @@ from yanex import NO_DEFAULT, _api
 if TYPE_CHECKING:
     from yanex._core.experiment import ExperimentContext
     from yanex._models import ExperimentResult, ExperimentSpec
-    from yanex.results import Experiment
+    from yanex.results import Experiment, ExperimentGraph
 
 
 async def get_params() -> dict[str, Any]:
@@ -174,13 +174,26 @@ async def cancel(message: str) -> None:
 
 
 async def get_dependencies(transitive: bool = False) -> list[Experiment]:
-    """Experiments the current one depends on; [] standalone."""
-    return list(await _in_thread(_api.get_dependencies, transitive))
+    """Experiments the current one depends on (``deps["slot"]`` works too); [] standalone."""
+    found: list[Experiment] = await _in_thread(_api.get_dependencies, transitive)
+    return found
 
 
-async def assert_dependency(script_name: str) -> None:
-    """Fail the experiment unless a dependency ran ``script_name``."""
-    await _in_thread(_api.assert_dependency, script_name)
+async def get_dependency(slot: str) -> Experiment | None:
+    """The experiment in dependency slot ``slot``; None standalone or without that slot."""
+    found: Experiment | None = await _in_thread(_api.get_dependency, slot)
+    return found
+
+
+async def assert_dependency(script_name: str, slot: str | None = None) -> None:
+    """Fail the experiment unless a dependency (in ``slot``, if given) ran ``script_name``."""
+    await _in_thread(_api.assert_dependency, script_name, slot)
+
+
+async def get_graph() -> ExperimentGraph:
+    """The current experiment's dependency graph (upstream and downstream); empty standalone."""
+    graph: ExperimentGraph = await _in_thread(_api.get_graph)
+    return graph
 
 
 async def execute_bash_script(
@@ -330,11 +343,13 @@ __all__ = [
     "get_best",
     "get_cli_args",
     "get_dependencies",
+    "get_dependency",
     "get_experiment",
     "get_experiment_count",
     "get_experiment_dir",
     "get_experiment_id",
     "get_experiments",
+    "get_graph",
     "get_latest",
     "get_metadata",
     "get_metrics",

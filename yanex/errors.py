@@ -12,6 +12,9 @@
     │   └── CorruptFileError       a file in the store is not what its schema says
     ├── ConfigError                a broken config file, --param, sweep or environment value
     ├── InvalidFilterError         a query filter that cannot be understood (time phrase, status)
+    ├── AmbiguousArtifactError     an artifact name found in several experiments of a search
+    ├── KeyNotFoundError           a parameter or metric found in no experiment (also KeyError)
+    ├── AmbiguousKeyError          a key that matches several parameter paths (also ValueError)
     ├── ScriptTimeoutError         (also subprocess.TimeoutExpired)
     └── ScriptFailedError          (also subprocess.CalledProcessError)
 
@@ -71,6 +74,29 @@ class InvalidFilterError(YanexError, ValueError):
     """A query filter (time phrase, status, limit, ...) that cannot be understood."""
 
 
+class AmbiguousArtifactError(YanexError):
+    """An artifact searched for by name exists in several experiments; say which one."""
+
+    def __init__(self, message: str, experiment_ids: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.experiment_ids = experiment_ids or []
+
+
+class KeyNotFoundError(YanexError, KeyError):
+    """A parameter or metric key found in none of the experiments searched."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class AmbiguousKeyError(YanexError, ValueError):
+    """A shorthand key that matches several parameter or metric paths."""
+
+    def __init__(self, message: str, candidates: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.candidates = candidates or []
+
+
 class ScriptTimeoutError(YanexError, subprocess.TimeoutExpired):
     """A command ran longer than its timeout; its whole process group was stopped.
 
@@ -105,7 +131,9 @@ class UntrustedPickleWarning(YanexWarning):
 
 
 __all__ = [
+    "AmbiguousArtifactError",
     "AmbiguousExperimentError",
+    "AmbiguousKeyError",
     "ConfigError",
     "CorruptExperimentWarning",
     "CorruptFileError",
@@ -114,6 +142,7 @@ __all__ = [
     "InvalidFilterError",
     "InvalidReferenceError",
     "InvalidTransitionError",
+    "KeyNotFoundError",
     "ScriptFailedError",
     "ScriptTimeoutError",
     "StorageError",

@@ -26,7 +26,9 @@ def _label(graph: dependencies.Graph, node: str, targets: set[str]) -> str:
 
 
 def _describe(graph: dependencies.Graph, node: str) -> str:
-    rec = graph.nodes[node]
+    rec = graph.nodes.get(node)
+    if rec is None:
+        return f"{node} (missing) ✗"
     script = Path(rec.summary.script_path or "").name or "-"
     return f"{node} {rec.name or '(unnamed)'} ({script}) {SYMBOLS.get(rec.status, '○')}"
 
@@ -78,7 +80,9 @@ def as_json(graph: dependencies.Graph, targets: list[str]) -> dict[str, Any]:
     return {
         "targets": targets,
         "nodes": [
-            {"id": n, "name": graph.nodes[n].name, "status": graph.nodes[n].status}
+            {"id": n, "name": rec.name, "status": rec.status}
+            if (rec := graph.nodes.get(n)) is not None
+            else {"id": n, "name": None, "status": "missing"}
             for n in graph.topological_ids()
         ],
         "edges": [{"from": d, "to": c, "slot": s} for d, c, s in graph.edges],
@@ -93,7 +97,7 @@ def emit(graph: dependencies.Graph, targets: list[str], fmt: str) -> None:
     elif fmt == "markdown":
         _render.markdown_out(["From", "To", "Slot"], graph.edges)
     elif fmt == "sweep":
-        ids = [n for n in graph.topological_ids() if n not in targets]
+        ids = [n for n in graph.topological_ids() if n not in targets and n in graph.nodes]
         _render.raw(",".join(ids))
     else:
         _console.echo("<*> marks the experiments asked about.")

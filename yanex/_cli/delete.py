@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncclick as click
 
-from yanex._core import manage
+from yanex._core import dependencies, manage, query
 
 from . import _bulk, _console
 from ._filters import FilterArgs, check_format, confirm, filter_options, format_option, targets
@@ -27,7 +27,13 @@ def command(*, experiments: tuple[str, ...], filters: FilterArgs, force: bool, f
         _console.echo(f"No {where} experiments to delete.", err=True)
         return
     _bulk.preview(records, "Deleting for good")
+    users = _warn_dependents(records)
     if not force:
+        if users and not confirm(
+            f"{users} other experiment(s) depend on these and will show them as missing. "
+            "Delete anyway?"
+        ):
+            _bulk.declined("deleted")
         if not confirm(f"Delete {len(records)} experiment(s) permanently?"):
             _bulk.declined("deleted")
         several = len(records) > 1
@@ -35,3 +41,15 @@ def command(*, experiments: tuple[str, ...], filters: FilterArgs, force: bool, f
             _bulk.declined("deleted")
     manage.sweep_leftovers()
     _bulk.act(records, manage.delete, done="deleted", fmt=fmt)
+
+
+def _warn_dependents(records: list[query.Record]) -> int:
+    """Say which other experiments use the ones about to go; how many there are."""
+    found = dependencies.dependents(r.id for r in records)
+    users: set[str] = set()
+    for dep_id, uses in found.items():
+        for slot, rec in uses:
+            users.add(rec.id)
+            name = f" ({rec.name})" if rec.name else ""
+            _console.echo(f"Warning: {rec.id}{name} depends on {dep_id} (slot {slot})", err=True)
+    return len(users)

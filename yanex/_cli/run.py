@@ -91,8 +91,8 @@ class RunCommand(click.Command):
     "--depends-on",
     "depends_on",
     multiple=True,
-    metavar="ID[,ID]",
-    help="Experiment(s) this one depends on; repeatable.",
+    metavar="[SLOT=]ID[,ID]",
+    help="Depend on experiment(s) (id, prefix or name); SLOT=a,b sweeps over a slot.",
 )
 @click.option("--dry-run", is_flag=True, help="Show the resolved parameters; run nothing.")
 @click.option("--stage", is_flag=True, help="Create the experiments as staged; run nothing.")
@@ -131,6 +131,8 @@ async def command(ctx: click.Context, /, **opts: Any) -> None:
         grace = _supervise.default_grace()
     except ConfigError as exc:
         _console.fail(str(exc), _console.EXIT_USAGE)
+    for note in plan.deps.notes if plan is not None else ():
+        _console.echo(f"Warning: {note}", err=True)
     if plan is None and request.dry_run:
         _dry_run_staged(await anyio.to_thread.run_sync(_staged_jobs, request))
         return
@@ -213,6 +215,8 @@ def _dry_run(plan: runner.Plan) -> None:
         label = f" {spec.name}" if spec.name else ""
         _console.echo(f"  [{i}/{plan.total}]{label}")
         _console.echo(f"    params: {json.dumps(spec.config, default=str)}")
+        if spec.depends_on:
+            _console.echo(f"    depends on: {' '.join(spec.depends_on)}")
 
 
 def _dry_run_staged(jobs: list[runner.Job]) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncclick as click
 
-from yanex._core import compare, query
+from yanex._core import compare, dependencies, query
 from yanex._store import layout, store
 
 from . import _console, _fields, _problem, _render
@@ -34,7 +34,7 @@ def _facts(src: _fields.Source) -> list[tuple[str, Any]]:
         ("Duration", _render.duration(seconds, running=rec.status == "running")),
         ("Tags", ", ".join(rec.tags) or None),
         ("Description", meta.get("description")),
-        ("Depends on", " ".join(f"{k}={v}" for k, v in src.slots.items()) or None),
+        ("Depends on", dependencies.slots_text(src.slots) or None),
     ]
     return [(k, v) for k, v in facts if v not in (None, "")]
 

@@ -3,21 +3,26 @@
 An experiment's dependencies are read from ``dependencies.json`` (``{"dependencies": {slot:
 id}}``, written by the published yanex 0.6) when it exists, else from ``depends_on`` in its
 metadata, whose entries are ``"slot=id"`` or a bare ``"id"`` (slots ``dep1``, ``dep2``, ...).
-Ids may be unique prefixes. A dependency that no longer exists is left out, with a log
-record, as the published yanex does.
+Ids may be unique prefixes (``yanex run -D`` records full ids; see ``depspec``). A
+dependency that no longer exists is left out of the lists, with a log record, as the
+published yanex does; lineage graphs show it as missing.
+
+``find_artifact`` is the search behind ``yanex.load_artifact(name)``: the experiment itself,
+then its dependencies, then theirs, breadth first.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, SupportsIndex, overload
 
-from yanex._store import fs, store
-from yanex._store.schema import json_decoder
-from yanex.errors import YanexError
+from yanex._store import fs, layout, store
+from yanex._store.clock import now_iso
+from yanex._store.schema import encode_pretty, json_decoder
+from yanex.errors import AmbiguousArtifactError, YanexError
 
 from . import query
 
@@ -42,6 +47,14 @@ def parse_entries(entries: Iterable[str] | None) -> dict[str, str]:
             if one.strip():
                 out[slot if slot not in out else f"{slot}{n}"] = one.strip()
     return out
+
+
+def write_file(exp_dir: Path, entries: Iterable[str]) -> None:
+    """``dependencies.json`` as the published yanex writes it (it reads only this file)."""
+    slots = parse_entries(entries)
+    if slots:
+        data = {"dependencies": slots, "created_at": now_iso(), "metadata": {}}
+        fs.atomic_write(exp_dir / DEPENDENCIES_FILE, encode_pretty(data), fsync=False)
 
 
 def slots_of(exp_dir: Path, depends_on: Iterable[str] | None = None) -> dict[str, str]:
@@ -110,15 +123,157 @@ def resolve(ids: Iterable[str], *, transitive: bool = False) -> list[Experiment]
     return [Experiment._from_record(r) for r in ordered(ids, transitive=transitive)]
 
 
+class DependencyList(list["Experiment"]):
+    """The direct dependencies: a list in topological order that also answers by slot.
+
+    ``deps[0]``, ``len(deps)`` and iteration are those of the list (of Experiment objects);
+    ``deps["data"]``, ``"data" in deps``, ``deps.get("data")``, ``keys()``, ``values()``
+    and ``items()`` are those of the dict slot -> Experiment that the dependencies guide
+    shows. Iterating gives experiments, not slot names (unlike a dict).
+    """
+
+    def __init__(
+        self, items: Iterable[Experiment] = (), slots: dict[str, Experiment] | None = None
+    ):
+        super().__init__(items)
+        self._slots: dict[str, Experiment] = dict(slots or {})
+
+    @overload
+    def __getitem__(self, key: SupportsIndex) -> Experiment: ...
+    @overload
+    def __getitem__(self, key: slice) -> list[Experiment]: ...
+    @overload
+    def __getitem__(self, key: str) -> Experiment: ...
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            try:
+                return self._slots[key]
+            except KeyError:
+                raise KeyError(f"no dependency in slot {key!r} (slots: {self._names()})") from None
+        return super().__getitem__(key)
+
+    def __contains__(self, item: object) -> bool:
+        if isinstance(item, str):
+            return item in self._slots
+        return super().__contains__(item)
+
+    def _names(self) -> str:
+        return ", ".join(self._slots) or "none"
+
+    def get(self, slot: str, default: Experiment | None = None) -> Experiment | None:
+        return self._slots.get(slot, default)
+
+    def keys(self) -> list[str]:
+        return list(self._slots)
+
+    def values(self) -> list[Experiment]:
+        return list(self._slots.values())
+
+    def items(self) -> list[tuple[str, Experiment]]:
+        return list(self._slots.items())
+
+    def __repr__(self) -> str:
+        return f"DependencyList({self._slots!r})"
+
+
+def direct(exp_dir: Path, depends_on: Iterable[str] | None = None) -> DependencyList:
+    """The direct dependencies of the experiment in ``exp_dir`` (those still stored)."""
+    from yanex.results import Experiment
+
+    by_slot: dict[str, Experiment] = {}
+    for slot, ref in slots_of(exp_dir, depends_on).items():
+        rec = _lookup(ref)
+        if rec is not None:
+            by_slot[slot] = Experiment._from_record(rec)
+    entries = [f"{slot}={exp.id}" for slot, exp in by_slot.items()]
+    same = {exp.id: exp for exp in by_slot.values()}
+    return DependencyList([same[r.id] for r in ordered(entries, transitive=False)], by_slot)
+
+
+# --- the artifact search of load_artifact ---------------------------------------------------
+
+
+def _levels(exp_dir: Path) -> Iterator[list[query.Record]]:
+    """The experiment's dependencies, then theirs, ...: one list per level, each once."""
+    seen: set[str] = {exp_dir.name}
+    level = [dep for _slot, dep in _deps_of_dir(exp_dir)]
+    while level:
+        fresh = [r for r in {r.id: r for r in level}.values() if r.id not in seen]
+        if not fresh:
+            return
+        seen.update(r.id for r in fresh)
+        yield fresh
+        level = [dep for rec in fresh for _slot, dep in _deps_of(rec)]
+
+
+def _deps_of_dir(exp_dir: Path) -> list[tuple[str, query.Record]]:
+    out = []
+    for slot, ref in slots_of(exp_dir).items():
+        dep = _lookup(ref)
+        if dep is not None:
+            out.append((slot, dep))
+    return out
+
+
+def find_artifact(exp_dir: Path, filename: str) -> Path | None:
+    """The artifacts directory holding ``filename``: the experiment's own, else the nearest
+    dependency level's. None when no experiment of the chain has it.
+
+    Raises AmbiguousArtifactError when several experiments of the nearest level have it.
+    """
+    from . import artifacts
+
+    own = exp_dir / layout.ARTIFACTS
+    if artifacts.exists(own, filename):
+        return own
+    for level in _levels(exp_dir):
+        holders = [r for r in level if artifacts.exists(r.dir / layout.ARTIFACTS, filename)]
+        if len(holders) > 1:
+            ids = [r.id for r in holders]
+            raise AmbiguousArtifactError(
+                f"artifact '{filename}' is in several dependencies ({', '.join(ids)}); load it "
+                "with from_experiment=ID or yanex.get_dependency(slot).load_artifact(...)",
+                ids,
+            )
+        if holders:
+            return holders[0].dir / layout.ARTIFACTS
+    return None
+
+
+def dependents(ids: Iterable[str]) -> dict[str, list[tuple[str, query.Record]]]:
+    """For each of ``ids``: (slot, record) of every other experiment that depends on it."""
+    wanted = set(ids)
+    everyone = [r for r in query.scan(archived=None) if isinstance(r, query.Record)]
+    by_id = {r.id: r for r in everyone}
+    out: dict[str, list[tuple[str, query.Record]]] = {}
+    for rec in everyone:
+        if rec.id in wanted:
+            continue
+        for slot, ref in slots_of(rec.dir, rec.summary.depends_on).items():
+            dep_id = ref if ref in by_id else _prefix_match(ref, by_id)
+            if dep_id in wanted:
+                out.setdefault(dep_id, []).append((slot, rec))
+    return out
+
+
 # --- the dependency graph, for lineage ----------------------------------------------------
 
 
 @dataclass
 class Graph:
-    """Experiments and ``(dependency, dependent, slot)`` edges among them."""
+    """Experiments and ``(dependency, dependent, slot)`` edges among them. A dependency that
+    is no longer in the store is a node of ``missing`` (its recorded id), not of ``nodes``."""
 
     nodes: dict[str, query.Record] = field(default_factory=dict)
     edges: list[tuple[str, str, str]] = field(default_factory=list)
+    missing: set[str] = field(default_factory=set)
+
+    def add_missing(self, ref: str, dependent: query.Record, slot: str) -> None:
+        self.missing.add(ref)
+        self.nodes.setdefault(dependent.id, dependent)
+        edge = (ref, dependent.id, slot)
+        if edge not in self.edges:
+            self.edges.append(edge)
 
     def add_edge(self, dep: query.Record, dependent: query.Record, slot: str) -> None:
         self.nodes.setdefault(dep.id, dep)
@@ -129,7 +284,7 @@ class Graph:
 
     def topological_ids(self) -> list[str]:
         """Node ids, every dependency before its dependents (ties: oldest first)."""
-        parents: dict[str, set[str]] = {n: set() for n in self.nodes}
+        parents: dict[str, set[str]] = {n: set() for n in [*self.nodes, *self.missing]}
         for dep, dependent, _slot in self.edges:
             parents[dependent].add(dep)
         out: list[str] = []
@@ -143,10 +298,11 @@ class Graph:
                     if not parents[dependent] and dependent not in ready:
                         ready.append(dependent)
             ready.sort(key=self._age)
-        return out + [n for n in self.nodes if n not in out]  # leftovers only if cyclic
+        return out + [n for n in parents if n not in out]  # leftovers only if cyclic
 
     def _age(self, node: str) -> tuple[str, str]:
-        return (self.nodes[node].created, node)
+        rec = self.nodes.get(node)
+        return (rec.created if rec is not None else "", node)
 
 
 def upstream(targets: list[query.Record], depth: int) -> Graph:
@@ -155,7 +311,11 @@ def upstream(targets: list[query.Record], depth: int) -> Graph:
     for _level in range(depth):
         nxt = []
         for rec in frontier:
-            for slot, dep in _deps_of(rec):
+            for slot, ref in slots_of(rec.dir, rec.summary.depends_on).items():
+                dep = _lookup(ref)
+                if dep is None:
+                    graph.add_missing(ref, rec, slot)
+                    continue
                 graph.add_edge(dep, rec, slot)
                 if dep.id not in seen:
                     seen.add(dep.id)
@@ -187,6 +347,18 @@ def downstream(targets: list[query.Record], depth: int) -> Graph:
     return graph
 
 
+def slots_text(slots: dict[str, str]) -> str:
+    """``data=abc12345 model=def67890 (missing)``: a dependency no longer stored says so."""
+    parts = []
+    for slot, ref in slots.items():
+        try:
+            query.resolve(ref, archived=None)
+            parts.append(f"{slot}={ref}")
+        except YanexError:
+            parts.append(f"{slot}={ref} (missing)")
+    return " ".join(parts)
+
+
 def _prefix_match(ref: str, by_id: dict[str, query.Record]) -> str | None:
     hits = [i for i in by_id if i.startswith(ref.lower())] if ref else []
     return hits[0] if len(hits) == 1 else None
@@ -196,6 +368,7 @@ def lineage(targets: list[query.Record], depth: int) -> Graph:
     graph = upstream(targets, depth)
     down = downstream(targets, depth)
     graph.nodes.update(down.nodes)
+    graph.missing.update(down.missing)
     for edge in down.edges:
         if edge not in graph.edges:
             graph.edges.append(edge)

@@ -190,6 +190,10 @@ def create_stored(
     store.write_config(exp_dir, config, legacy=legacy_params)
     if git is not None and git.patch:
         fs.atomic_write(exp_dir / layout.ARTIFACTS / gitinfo.PATCH_NAME, git.patch, fsync=False)
+    if meta.depends_on:  # the file the published yanex reads them from
+        from . import dependencies
+
+        dependencies.write_file(exp_dir, meta.depends_on)
     store.write_metadata(exp_dir, meta)
     return exp_dir
 

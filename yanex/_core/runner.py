@@ -19,7 +19,7 @@ import functools
 import os
 import signal
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,7 @@ from yanex._models import ExperimentResult, Status
 from yanex._store import fs, layout, store
 from yanex.errors import ConfigError, YanexError
 
-from . import child, gitinfo, lifecycle, params, sweeps
+from . import child, depspec, gitinfo, lifecycle, params, sweeps
 
 SWEEP_TAG = "sweep"
 
@@ -72,13 +72,20 @@ class Plan:
     sweep: bool
     dry_run: bool = False
     stage: bool = False
+    deps: depspec.DependencyPlan = field(default_factory=depspec.DependencyPlan)
 
     def children(self) -> Iterator[child.ChildPlan]:
-        for point, swept in sweeps.expand(self.params):
-            plan = child.ChildPlan(**{**vars(self.template), "config": point})
-            plan.tags = list(self.template.tags)
-            plan.name = sweeps.point_name(self.template.name, swept) if swept else plan.name
-            yield plan
+        for depends_on, dep_swept in self.deps.points():  # -D slot=a,b sweeps, outermost
+            base = self.template.name
+            if dep_swept:
+                label = depspec.point_label(dep_swept)
+                base = f"{base}-{label}" if base else label
+            for point, swept in sweeps.expand(self.params):
+                plan = child.ChildPlan(**{**vars(self.template), "config": point})
+                plan.tags = list(self.template.tags)
+                plan.depends_on = depends_on
+                plan.name = sweeps.point_name(base, swept) if swept else base
+                yield plan
 
 
 @dataclass
@@ -116,9 +123,10 @@ def prepare(req: Request) -> Plan | None:
             "--parallel cannot be used with --stage: stage first, then run "
             "'yanex run --staged --parallel N'"
         )
-    total = sweeps.count(resolved.params)
+    deps = depspec.plan(req.depends_on, staging=stage)  # resolved now: ids, not names
+    total = sweeps.count(resolved.params) * deps.count
     sweeps.check_limit(total, req.max_experiments)
-    sweep = bool(sweeps.sweep_paths(resolved.params))
+    sweep = bool(sweeps.sweep_paths(resolved.params)) or deps.swept
     tags = list(req.tags) or list(defaults.get("tag", []))
     if sweep and SWEEP_TAG not in tags:
         tags.append(SWEEP_TAG)
@@ -129,11 +137,10 @@ def prepare(req: Request) -> Plan | None:
         tags=tags,
         description=req.description if req.description is not None else defaults.get("description"),
         project=req.project if req.project is not None else defaults.get("project"),
-        depends_on=_split_ids(req.depends_on),
         cli_args=dict(req.cli_args),
     )
     dry_run = req.dry_run or bool(defaults.get("dry_run", False))
-    return Plan(template, resolved.params, total, sweep, dry_run=dry_run, stage=stage)
+    return Plan(template, resolved.params, total, sweep, dry_run=dry_run, stage=stage, deps=deps)
 
 
 def _check_flags(req: Request) -> None:
@@ -154,6 +161,7 @@ def _check_flags(req: Request) -> None:
                 ("--config", req.config_files),
                 ("--param", req.params),
                 ("--clone-from", req.clone_from),
+                ("-D/--depends-on", req.depends_on),
             )
             if value
         ]
@@ -171,10 +179,6 @@ def _check_script(script: str | None) -> Path:
     if path.suffix != ".py":
         raise ConfigError(f"script must be a Python file (.py): {script}")
     return path.resolve()
-
-
-def _split_ids(values: Sequence[str]) -> list[str]:
-    return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
 
 def worker_count(parallel: int | None, total: int) -> int:

@@ -26,6 +26,7 @@ from yanex.errors import AmbiguousExperimentError, ExperimentNotFoundError, Inva
 
 from ._bulk import archive_experiments, export_experiments
 from .experiment import Experiment
+from .graph import ExperimentGraph, get_graph
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
@@ -156,6 +157,7 @@ def experiment_exists(experiment_id: str, include_archived: bool = True) -> bool
 
 __all__ = [
     "Experiment",
+    "ExperimentGraph",
     "archive_experiments",
     "compare",
     "experiment_exists",
@@ -165,6 +167,7 @@ __all__ = [
     "get_experiment",
     "get_experiment_count",
     "get_experiments",
+    "get_graph",
     "get_latest",
     "get_metrics",
 ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -23,6 +23,9 @@ from yanex._models import Status
 from yanex._store import layout, store
 from yanex._store.clock import parse as _parse_time
 from yanex.errors import CorruptExperimentWarning, StorageError
+
+if TYPE_CHECKING:
+    from .graph import ExperimentGraph
 
 
 class Experiment:
@@ -141,10 +144,26 @@ class Experiment:
     def get_dependencies(
         self, transitive: bool = False, include_self: bool = False
     ) -> list[Experiment]:
-        """Dependency experiments, every dependency before its dependents."""
+        """Dependency experiments, every dependency before its dependents.
+
+        The direct ones (the default) come as a list that also answers by slot
+        (``deps["data"]``, ``deps.items()``).
+        """
+        if not transitive and not include_self:
+            return _deps.direct(self._rec.dir, self._rec.summary.depends_on)
         entries = [f"{slot}={ref}" for slot, ref in self.dependencies.items()]
         out = [Experiment._from_record(r) for r in _deps.ordered(entries, transitive=transitive)]
         return [*out, self] if include_self else out
+
+    def get_dependency(self, slot: str) -> Experiment | None:
+        """The experiment in dependency slot ``slot``; None when there is none."""
+        return _deps.direct(self._rec.dir, self._rec.summary.depends_on).get(slot)
+
+    def get_graph(self, *, weakly_connected: bool = False) -> ExperimentGraph:
+        """The dependency graph around this experiment (see ``yanex.results.get_graph``)."""
+        from .graph import get_graph
+
+        return get_graph(self.id, weakly_connected=weakly_connected)
 
     # --- data -----------------------------------------------------------------------------
 
