@@ -30,7 +30,7 @@ from yanex.errors import (
     AmbiguousExperimentError,
     ConfigError,
     ExperimentNotFoundError,
-    StorageError,
+    YanexError,
 )
 
 from . import query
@@ -138,8 +138,8 @@ def _resolve(ref: str) -> query.Record:
             f"-D {ref}: matches {len(exc.candidates)} experiments ({ids}); "
             "use a longer id prefix or the full id"
         ) from None
-    except StorageError as exc:
-        raise ConfigError(f"-D {ref}: cannot read that experiment: {exc}") from None
+    except YanexError as exc:  # unreadable metadata, or a reference refused by the store
+        raise ConfigError(f"-D {ref}: {exc}") from None
 
 
 def _check_status(ref: str, rec: query.Record, staging: bool, notes: list[str]) -> None:
