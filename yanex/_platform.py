@@ -21,6 +21,15 @@ PIPE_SIZE = 1024 * 1024  # fewer wake-ups per megabyte of a child's output
 _umask_lock = threading.Lock()
 
 
+def _new_lock_after_fork() -> None:
+    global _umask_lock  # noqa: PLW0603  a thread that held it did not come along
+    _umask_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_lock_after_fork)
+
+
 def portable() -> bool:
     """True when the Linux-only calls are switched off (``YANEX_PLATFORM=portable``)."""
     return os.environ.get(ENV_PLATFORM, "").strip().lower() == "portable"

@@ -72,7 +72,10 @@ _abandoned: list[dict[str, Any]] = []
 
 
 def _forget_after_fork() -> None:
-    # The loop thread did not come along; start a new one on first use. The parent's portal
+    global _lock  # noqa: PLW0603  re-created in a forked child
+    _lock = threading.Lock()
+    # The loop thread did not come along (nor any thread that held the lock); start a new
+    # one on first use. The parent's portal
     # is kept referenced, never finalized here: closing it would join a thread that is not
     # ours (uvloop runs these hooks in every child it spawns, just before exec).
     _abandoned.append(dict(_state))

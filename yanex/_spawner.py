@@ -194,7 +194,10 @@ def _close() -> None:
 
 def _forget_after_fork() -> None:
     # The spawner belongs to the parent. Our copy of its lifeline must go, or the spawner
-    # would not see the parent die while this child lives.
+    # would not see the parent die while this child lives. The lock may have been held by
+    # a thread that did not come along.
+    global _lock  # noqa: PLW0603  re-created in a forked child
+    _lock = threading.Lock()
     control = _state.get("control")
     if control is not None:
         with contextlib.suppress(OSError):
