@@ -20,8 +20,10 @@ install: $(STAMP)
 demo: install
 	$(BIN)/python examples/demo.py
 
+# The whole suite runs once per launch path (see README, "How a script is run").
 test: install
-	$(BIN)/python -m pytest -q
+	YANEX_LAUNCH_PATH=exec $(BIN)/python -m pytest -q
+	YANEX_LAUNCH_PATH=pool $(BIN)/python -m pytest -q
 
 lint: install
 	$(BIN)/ruff check yanex tests bench examples
