@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 import warnings
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -90,10 +90,7 @@ def test_cli_names_the_bad_file_when_that_experiment_is_asked_for(
 ) -> None:
     _good, bad, _other = three
     _corrupt(bad, name)
-    if name == "metadata.json":
-        res = run_cli("show", bad)
-    else:
-        res = run_cli("get", field, bad)
+    res = run_cli("show", bad) if name == "metadata.json" else run_cli("get", field, bad)
     assert_error(res, 1, name)
 
 
