@@ -60,3 +60,38 @@ def test_module_locks_are_recreated_after_fork() -> None:
     assert res.returncode == 0, res.stdout + res.stderr
     assert "stuck: \n" in res.stdout
     assert int(res.stdout.split("checked ")[1]) >= 3
+
+
+LINUX_ONLY = (
+    "/proc/",
+    "SOCK_SEQPACKET",
+    "sched_getaffinity",
+    "F_SETPIPE_SZ",
+    "prctl",
+    "pidfd",
+    "epoll",
+    "inotify",
+    "memfd",
+    "O_TMPFILE",
+    "os.splice",
+)
+
+
+def test_linux_only_calls_live_behind_the_platform_module() -> None:
+    """No Linux-only primitive is used outside `yanex/_platform.py`, which gives each one a
+    fallback (so the default path also works where they do not exist, as on macOS)."""
+    from pathlib import Path
+
+    import yanex
+
+    root = Path(yanex.__file__).parent
+    found = []
+    for path in root.rglob("*.py"):
+        if path.name == "_platform.py":
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            code = line.split("#", 1)[0]
+            if '"""' in line or "``" in line:  # prose in docstrings may name them
+                continue
+            found += [f"{path.relative_to(root)}:{number}: {w}" for w in LINUX_ONLY if w in code]
+    assert found == []
