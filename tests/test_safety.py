@@ -159,6 +159,7 @@ def test_file_link_out_is_neither_read_nor_written_through(outside: Path) -> Non
         (ctx.artifacts_dir / "v.txt").symlink_to(target)
         with pytest.raises(ValueError, match="refusing to read"):
             yanex.load_artifact("v.txt")
+        assert yanex.artifact_exists("v.txt") is False  # not an artifact of this directory
         with pytest.raises(ValueError, match="refusing to write"):
             yanex.save_artifact("overwritten", "v.txt", saver=lambda o, p: p.write_text(o))
         exp_id = ctx.experiment_id

@@ -280,7 +280,15 @@ def copy(src: str | os.PathLike[str], artifacts_dir: Path, filename: str | None 
 
 
 def exists(artifacts_dir: Path, filename: str) -> bool:
-    return (artifacts_dir / safe_name(filename)).is_file()
+    """True when the artifact is a file inside the directory (not reached through a link out)."""
+    name = safe_name(filename)
+    if not (artifacts_dir / name).is_file():
+        return False
+    try:
+        trust.confined(artifacts_dir, name, "read")
+    except ValueError:
+        return False
+    return True
 
 
 def list_names(artifacts_dir: Path) -> list[str]:
