@@ -391,13 +391,13 @@ class Case:
     ) -> subprocess.Popen[bytes]:
         """Reset the sandbox and start ``python -u SCRIPT ARGS`` (output on pipes)."""
         self.reset()
+        kwargs.setdefault("stdout", subprocess.PIPE)
+        kwargs.setdefault("stderr", subprocess.PIPE)
         return subprocess.Popen(
             [sys.executable, "-u", script, *args],
             cwd=self.path(cwd),
             env=env if env is not None else base_env(),
             stdin=stdin,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
             umask=umask,
             **kwargs,
         )
