@@ -203,6 +203,7 @@ def test_params_yaml_is_block_yaml_that_safe_load_reads_back() -> None:
 FAIL = """
 import sys
 print("working")
+print("careful: odd input", file=sys.stderr)
 def deep():
     raise ValueError("bad value 42")
 deep()
@@ -223,4 +224,5 @@ def test_show_problem_section(work_dir: Path) -> None:
     assert shown.count("ValueError: bad value 42") == 1
     assert shown.count("in deep") == 1
     trace_lines = [line for line in shown.splitlines() if "raise ValueError" in line]
-    assert trace_lines and all(line.startswith("    ") for line in trace_lines)
+    assert len(trace_lines) == 1 and trace_lines[0].startswith("    ")
+    assert shown.count("careful: odd input") == 1  # other stderr lines: once too

@@ -2,8 +2,7 @@
 
 A successful run has no such section (an exit code of 0 is no problem). A failure's first
 line is the error; the traceback (the recorded one, else the stderr tail the error message
-carries) follows once, indented; ``stderr_shown`` then tells ``show`` to leave out a stderr
-tail that says nothing more.
+carries) follows once, indented; ``unshown`` then drops its lines from the stderr tail.
 """
 
 from __future__ import annotations
@@ -36,9 +35,11 @@ def traceback_lines(trace: str) -> list[str]:
     return [f"{INDENT}{line}".rstrip() for line in trace.splitlines()]
 
 
-def stderr_shown(stderr_tail: str, trace: str | None) -> bool:
-    """True when every line of the stderr tail is already in the traceback shown."""
+def unshown(stderr_tail: str, trace: str | None) -> str:
+    """The stderr tail without the lines of the traceback already shown ('' when that is
+    all it holds), so the traceback appears once."""
     if not trace:
-        return False
-    shown = {line.strip() for line in trace.splitlines()}
-    return all(line.strip() in shown for line in stderr_tail.splitlines() if line.strip())
+        return stderr_tail
+    shown = {line.strip() for line in trace.splitlines() if line.strip()}
+    rest = [line for line in stderr_tail.splitlines() if line.strip() not in shown]
+    return "\n".join(rest) if any(line.strip() for line in rest) else ""

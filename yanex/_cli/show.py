@@ -112,8 +112,8 @@ def _output_tail(rec: query.Record, trace: str | None = None) -> None:
         text, found = _fields.read_lines(
             rec.dir / layout.ARTIFACTS / f"{stream}.txt", None, OUTPUT_LINES
         )
-        if stream == "stderr" and text and _problem.stderr_shown(text, trace):
-            continue  # the traceback above is all it says
+        if stream == "stderr" and text:
+            text = _problem.unshown(text, trace)  # the traceback is shown above, once
         if found and text:
             _section(f"Last lines of {stream}")
             for line in text.split("\n"):
