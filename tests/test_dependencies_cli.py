@@ -248,3 +248,13 @@ def test_deleting_a_whole_pipeline_does_not_warn() -> None:
     assert res.returncode == 0, res.stderr
     assert "depends on" not in res.stderr
     assert ids_now() == set()
+
+
+def test_archived_dependency_is_accepted(work_dir: Path) -> None:
+    """An archived experiment that completed is still a valid dependency."""
+    write_script(work_dir / "s.py", ECHO)
+    old = make("old-run")
+    assert run_cli("archive", old, "--force").returncode == 0
+    res = run_cli("run", "s.py", "-D", "old-run", "--dry-run")
+    assert res.returncode == 0, res.stderr
+    assert f"depends on: dep1={old}" in res.stdout

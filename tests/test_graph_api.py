@@ -4,14 +4,13 @@ get_graph, load_artifact's search, slot indexing) and the ExperimentGraph of yan
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 import yanex
 import yanex.aio
 import yanex.results as yr
-from tests._query_support import make, store_root
+from tests._query_support import make
 from yanex.errors import (
     AmbiguousArtifactError,
     AmbiguousKeyError,
@@ -261,18 +260,6 @@ def test_assert_dependency_with_slot(pipeline: dict[str, str]) -> None:
         yanex.assert_dependency("prep.py", slot="model")  # wrong slot
     failed = yr.get_experiment(pipeline["a"])
     assert failed.status == "failed" and "slot 'model'" in (failed.error_message or "")
-
-
-def test_dependencies_json_written_for_the_published_yanex() -> None:
-    """An experiment created with dependencies also gets dependencies.json (yanex 0.6 reads it)."""
-    from yanex._core import child
-
-    base = make("base")
-    plan = child.ChildPlan(script=Path("s.py").resolve(), depends_on=[f"data={base}"])
-    exp_id, _dir = child.create_record(plan)
-    data = json.loads((store_root() / exp_id / "dependencies.json").read_text())
-    assert data["dependencies"] == {"data": base}
-    assert yr.get_experiment(exp_id).get_dependency("data").id == base
 
 
 @pytest.mark.anyio
