@@ -226,3 +226,23 @@ def test_show_problem_section(work_dir: Path) -> None:
     trace_lines = [line for line in shown.splitlines() if "raise ValueError" in line]
     assert len(trace_lines) == 1 and trace_lines[0].startswith("    ")
     assert shown.count("careful: odd input") == 1  # other stderr lines: once too
+
+
+def test_run_command_of_a_config_sweep_point_runs_that_point_only(work_dir: Path) -> None:
+    """A sweep written in a config file: the run-command pins the swept value with -p."""
+    import subprocess
+
+    script = write_script(work_dir / "echo.py", ECHO)
+    (work_dir / "cfg.yaml").write_text('lr: "list(0.1, 0.2)"\nbs: 8\n')
+    assert run_cli("run", str(script), "-c", "cfg.yaml").returncode == 0
+    before = set(ok("get", "id", "-n", "*", "-F", "sweep").split(","))
+    exp = ok("get", "id", "-n", "lr=0.2").strip()
+    command = ok("get", "run-command", exp).strip()
+    assert "-p lr=0.2" in command
+    shell = f"{shlex.quote(sys.executable)} -m {command}"
+    again = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, check=False)
+    assert again.returncode == 0, again.stderr
+    new = set(ok("get", "id", "-n", "*", "-F", "sweep").split(",")) - before
+    assert len(new) == 1
+    config = json.loads((store_root() / new.pop() / "config.json").read_text())
+    assert config == {"lr": 0.2, "bs": 8}

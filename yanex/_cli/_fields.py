@@ -280,6 +280,8 @@ def command_line(src: Source, *, resolved: bool) -> tuple[str | None, bool]:
     for dep in deps:
         parts += ["-D", str(dep)]
     parts += _param_args(src, cli.get("param") or [], resolved=resolved)
+    if resolved:
+        parts += _config_sweeps(src, cli.get("config") or [], cli.get("param") or [])
     name = src.meta.get("name") if resolved else cli.get("name")
     if name:
         parts += ["-n", str(name)]
@@ -297,6 +299,28 @@ def command_line(src: Source, *, resolved: bool) -> tuple[str | None, bool]:
     if script_args:
         parts += ["--", *script_args]
     return shlex.join(parts), True
+
+
+def _config_sweeps(src: Source, files: list[Any], given: list[Any]) -> list[str]:
+    """``-p`` for each parameter swept in a config file (as it reads now; ./config.yaml
+    when no -c was given), so the command runs this point of the sweep, not all of it."""
+    from yanex._core import params, sweeps, values
+    from yanex.errors import YanexError
+
+    paths = [Path(str(f)) for f in files] or [Path(params.DEFAULT_CONFIG)]
+    typed = {str(p).split("=", 1)[0].strip() for p in given}
+    out: list[str] = []
+    for path in paths:
+        try:
+            swept = sweeps.sweep_paths(params.load_file(path)) if path.is_file() else []
+        except YanexError:
+            continue
+        for key, _sweep in swept:
+            current, found = nested(src.params, key)
+            if found and key not in typed:
+                typed.add(key)
+                out += ["-p", f"{key}={values.param_text(current)}"]
+    return out
 
 
 def _param_args(src: Source, given: list[Any], *, resolved: bool) -> list[str]:
