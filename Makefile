@@ -3,6 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+BASE := $(VENV)/.installed-base
 
 .PHONY: install demo test lint bench clean
 
@@ -10,14 +11,20 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-$(STAMP): $(BIN)/python pyproject.toml
+# What the demo needs: yanex and its own dependencies, nothing for tests or linting.
+$(BASE): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install -q -e .
+	touch $(BASE)
+
+# Everything else: test, lint and optional-format dependencies, and torch.
+$(STAMP): $(BASE)
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	-$(BIN)/python -m pip install -q torch==2.13.0 || echo "torch 2.13.0 not installable here: torch artifact tests will skip"
 	touch $(STAMP)
 
 install: $(STAMP)
 
-demo: install
+demo: $(BASE)
 	$(BIN)/python examples/demo.py
 
 # The whole suite runs once per launch path (see README, "How a script is run").

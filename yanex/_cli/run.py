@@ -23,7 +23,7 @@ import anyio
 import asyncclick as click
 
 from yanex import _supervise
-from yanex._core import runner
+from yanex._core import child, runner
 from yanex._core.sweeps import MAX_EXPERIMENTS
 from yanex.errors import ConfigError, YanexError
 
@@ -119,6 +119,7 @@ class RunCommand(click.Command):
 @click.pass_context
 async def command(ctx: click.Context, /, **opts: Any) -> None:
     """Run SCRIPT as a tracked experiment; extra arguments go to the script's sys.argv."""
+    caller = _supervise.Caller.now()  # what the script inherits, as under python
     request = _request(opts, list(ctx.args))
     if request.script_args:
         _console.note(f"script arguments: {shlex.join(request.script_args)}")
@@ -143,7 +144,7 @@ async def command(ctx: click.Context, /, **opts: Any) -> None:
         _staged_list(await anyio.to_thread.run_sync(runner.stage, plan, git))
         return
     try:
-        code = await _run(plan, request, grace, git)
+        code = await _run(plan, request, grace, git, caller)
     except BaseExceptionGroup as group:
         _raise_single(group)
         raise
@@ -234,7 +235,11 @@ def _staged_list(created: list[tuple[str, str | None]]) -> None:
 
 
 async def _run(
-    plan: runner.Plan | None, request: runner.Request, grace: float, git: runner.GitProbe | None
+    plan: runner.Plan | None,
+    request: runner.Request,
+    grace: float,
+    git: runner.GitProbe | None,
+    caller: _supervise.Caller,
 ) -> int:
     """Run the plan (or the staged experiments) under the signal watcher; the exit code."""
     if plan is None:
@@ -247,7 +252,20 @@ async def _run(
         total, jobs = plan.total, runner.new_jobs(plan, git)
     workers = runner.worker_count(request.parallel, total)
     view = _run_view.make_view(total, workers)
-    run = runner.Run(total, workers=workers, timeout=request.timeout, grace=grace, observer=view)
+    expected = None
+    if plan is not None:  # a single experiment reads our stdin, as python would
+        expected = child.script_launch(
+            caller, plan.template.script_name, plan.template.script_args, stdin=total == 1
+        )
+    run = runner.Run(
+        total,
+        workers=workers,
+        timeout=request.timeout,
+        grace=grace,
+        observer=view,
+        caller=caller,
+        expected=expected,
+    )
     stop_scan, scan_done = threading.Event(), anyio.Event()
     try:
         async with anyio.create_task_group() as tg:

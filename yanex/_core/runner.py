@@ -28,7 +28,7 @@ import anyio
 import anyio.abc
 import anyio.to_thread
 
-from yanex import _supervise
+from yanex import _platform, _supervise
 from yanex._models import ExperimentResult, Status
 from yanex._store import fs, layout, store
 from yanex.errors import ConfigError, YanexError
@@ -100,6 +100,7 @@ class Job:
     name: str | None
     index: int = 0  # position in the plan, for a summary in plan order
     legacy_params: dict[str, Any] | None = None  # params.yaml still to write, once started
+    script_arg: str | None = None  # the script as the caller named it (default: ``script``)
 
 
 # --- validation and planning --------------------------------------------------------------
@@ -132,6 +133,7 @@ def prepare(req: Request) -> Plan | None:
         tags.append(SWEEP_TAG)
     template = child.ChildPlan(
         script=script,
+        script_arg=req.script,
         script_args=list(req.script_args),
         name=req.name if req.name is not None else defaults.get("name"),
         tags=tags,
@@ -183,7 +185,7 @@ def _check_script(script: str | None) -> Path:
 
 def worker_count(parallel: int | None, total: int) -> int:
     """How many experiments run at once: 1 unless ``-j N`` (0 = one per CPU)."""
-    wanted = 1 if parallel is None else (parallel or os.cpu_count() or 1)
+    wanted = 1 if parallel is None else (parallel or _platform.cpu_count())
     return max(1, min(wanted, total))
 
 
@@ -291,6 +293,7 @@ def new_jobs(plan: Plan, git: GitProbe | None = None) -> Iterator[Callable[[], J
                 spec.name,
                 index,
                 spec.config,
+                spec.script_arg,
             )
 
         return make
@@ -332,7 +335,15 @@ class Run:
         timeout: float | None = None,
         grace: float = _supervise.GRACE,
         observer: Observer | None = None,
+        caller: _supervise.Caller | None = None,
+        expected: _supervise.Launch | None = None,
     ) -> None:
+        """``caller``: whose environment, working directory and umask the children get
+        (default: this process's, now). ``expected``: the launch most jobs will use (new
+        experiments of one script), prepared ahead of need; its stdin is passed on when
+        ``total`` is 1."""
+        self.caller = caller or _supervise.Caller.now()
+        self.expected = expected
         self.total = total
         self.workers = workers
         self.timeout = timeout
@@ -357,10 +368,23 @@ class Run:
     async def execute(self, jobs: Iterator[Callable[[], Job]]) -> None:
         """Run every job; cancellation stops the running children and propagates."""
         self.observer.begin(self.total, self.workers)
-        async with anyio.create_task_group() as tg:
-            self._tg = tg
-            for _ in range(self.workers):
-                tg.start_soon(self._worker, jobs)
+        if self.expected is not None:
+            _supervise.prepare(self.expected, min(self.workers, self.total))
+        try:
+            async with anyio.create_task_group() as tg:
+                self._tg = tg
+                for _ in range(self.workers):
+                    tg.start_soon(self._worker, jobs)
+        finally:
+            if self.expected is not None:
+                _supervise.drop(self.expected)
+
+    def _launch(self, job: Job) -> _supervise.Launch:
+        script = job.script_arg if job.script_arg is not None else str(job.script)
+        launch = child.script_launch(self.caller, script, job.script_args)
+        if self.expected is not None and launch.argv == self.expected.argv:
+            launch.stdin = self.expected.stdin
+        return launch
 
     async def _worker(self, jobs: Iterator[Callable[[], Job]]) -> None:
         for make in jobs:  # a shared iterator: each job is taken by exactly one worker
@@ -375,8 +399,8 @@ class Run:
             result = await child.run_child(
                 job.exp_id,
                 job.exp_dir,
-                script=job.script,
-                script_args=job.script_args,
+                launch=self._launch(job),
+                ahead=min(self.workers, self.total - self.started),
                 cli_args=job.cli_args,
                 timeout=self.timeout,
                 sinks=lambda _id, stream: self.observer.sinks(job, stream),
