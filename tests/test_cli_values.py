@@ -246,3 +246,14 @@ def test_run_command_of_a_config_sweep_point_runs_that_point_only(work_dir: Path
     assert len(new) == 1
     config = json.loads((store_root() / new.pop() / "config.json").read_text())
     assert config == {"lr": 0.2, "bs": 8}
+
+
+def test_run_command_pins_parameters_from_the_environment(work_dir: Path) -> None:
+    """YANEX_PARAM_* values appear as -p in run-command, which then needs no variables."""
+    script = write_script(work_dir / "echo.py", ECHO)
+    env = {"YANEX_PARAM_model__depth": "4", "YANEX_PARAM_tag": '"007"'}
+    assert run_cli("run", str(script), "-p", "lr=0.5", env=env).returncode == 0
+    command = ok("get", "run-command", ok("get", "id", "--latest").strip()).strip()
+    assert shlex.split(command)[3:] == [
+        "-p", "lr=0.5", "-p", "model.depth=4", "-p", 'tag="007"'
+    ]  # fmt: skip

@@ -281,7 +281,7 @@ def command_line(src: Source, *, resolved: bool) -> tuple[str | None, bool]:
         parts += ["-D", str(dep)]
     parts += _param_args(src, cli.get("param") or [], resolved=resolved)
     if resolved:
-        parts += _config_sweeps(src, cli.get("config") or [], cli.get("param") or [])
+        parts += _pinned_params(src, cli.get("config") or [], cli.get("param") or [])
     name = src.meta.get("name") if resolved else cli.get("name")
     if name:
         parts += ["-n", str(name)]
@@ -301,25 +301,28 @@ def command_line(src: Source, *, resolved: bool) -> tuple[str | None, bool]:
     return shlex.join(parts), True
 
 
-def _config_sweeps(src: Source, files: list[Any], given: list[Any]) -> list[str]:
-    """``-p`` for each parameter swept in a config file (as it reads now; ./config.yaml
-    when no -c was given), so the command runs this point of the sweep, not all of it."""
+def _pinned_params(src: Source, files: list[Any], given: list[Any]) -> list[str]:
+    """``-p`` for each parameter set by a ``YANEX_PARAM_*`` variable or swept in a config
+    file (as it reads now; ./config.yaml when no -c was given), so the command runs this
+    very point, without the variables and not the whole sweep."""
     from yanex._core import params, sweeps, values
     from yanex.errors import YanexError
 
     paths = [Path(str(f)) for f in files] or [Path(params.DEFAULT_CONFIG)]
     typed = {str(p).split("=", 1)[0].strip() for p in given}
     out: list[str] = []
+    keys = [str(k) for k in src.meta.get("cli_args", {}).get("env_param") or []]
     for path in paths:
         try:
             swept = sweeps.sweep_paths(params.load_file(path)) if path.is_file() else []
         except YanexError:
             continue
-        for key, _sweep in swept:
-            current, found = nested(src.params, key)
-            if found and key not in typed:
-                typed.add(key)
-                out += ["-p", f"{key}={values.param_text(current)}"]
+        keys += [key for key, _sweep in swept]
+    for key in keys:
+        current, found = nested(src.params, key)
+        if found and key not in typed:
+            typed.add(key)
+            out += ["-p", f"{key}={values.param_text(current)}"]
     return out
 
 

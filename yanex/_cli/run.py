@@ -177,6 +177,7 @@ def _request(opts: dict[str, Any], script_args: list[str]) -> runner.Request:
         "parallel": opts["parallel"],
         "project": opts["project"],
         "timeout": opts["timeout"],
+        "env_param": _env_param_paths(),  # run-command pins their values with -p
     }
     return runner.Request(
         script=opts["script"],
@@ -198,6 +199,13 @@ def _request(opts: dict[str, Any], script_args: list[str]) -> runner.Request:
         ids=list(opts["ids"]),
         max_experiments=opts["max_experiments"],
     )
+
+
+def _env_param_paths() -> list[str]:
+    """The parameter paths set by ``YANEX_PARAM_*`` variables (``a__b`` -> ``a.b``)."""
+    prefix = "YANEX_PARAM_"
+    names = [n for n in os.environ if n.startswith(prefix) and len(n) > len(prefix)]
+    return sorted(n[len(prefix) :].replace("__", ".") for n in names)
 
 
 def _staged_jobs(request: runner.Request) -> list[runner.Job]:
