@@ -314,3 +314,17 @@ def test_store_root_untouched_by_refused_ids(tmp_path: Path) -> None:
         with pytest.raises(InvalidReferenceError):
             yanex.create_context(ref)
     assert sorted(p.name for p in store_root().iterdir()) == before
+
+
+def test_bash_output_artifact_is_not_written_through_a_planted_link(outside: Path) -> None:
+    """A command that replaces script_stdout.txt by a link out before printing: its output
+    is not appended to the link's target, and the call says why once the command ended."""
+    victim = outside / "victim.txt"
+    victim.write_text("original\n")
+    with yanex.create_experiment(Path("t.py")) as ctx:
+        command = f"ln -s {victim} artifacts/script_stdout.txt && echo appended"
+        with pytest.raises(ValueError, match=r"refusing to write artifact 'script_stdout\.txt'"):
+            yanex.execute_bash_script(command, stream_output=False)
+        runs = json.loads((ctx.experiment_dir / "script_runs.json").read_text())
+    assert victim.read_text() == "original\n"
+    assert runs[-1]["exit_code"] == 0  # the command itself ran and was recorded

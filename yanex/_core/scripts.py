@@ -33,6 +33,7 @@ from yanex._store.clock import now_iso
 from yanex._store.schema import ScriptRun
 from yanex.errors import ScriptFailedError, ScriptTimeoutError
 
+from . import trust
 from .echo import TerminalSink
 from .experiment import ActiveExperiment
 
@@ -41,14 +42,26 @@ STDERR_ARTIFACT = "script_stderr.txt"
 
 
 class _Artifact:
-    """Appends a stream to an artifact file, created on the first byte (none if silent)."""
+    """Appends a stream to an artifact file, created on the first byte (none if silent).
+
+    A file that the command has meanwhile replaced by a link out of the artifacts directory
+    is not written through: the stream is dropped and ``refused`` says why (raised once the
+    command has ended)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._file: _supervise.FileSink | None = None
+        self.refused: ValueError | None = None
 
     def __call__(self, chunk: bytes) -> None:
         if self._file is None:
+            if self.refused is not None:
+                return
+            try:
+                trust.confined(self.path.parent, self.path.name, "write")
+            except ValueError as exc:
+                self.refused = exc
+                return
             self._file = _supervise.FileSink(self.path)
         self._file(chunk)
 
@@ -161,6 +174,9 @@ async def execute(
         )  # fmt: skip
         with anyio.CancelScope(shield=True):
             await anyio.to_thread.run_sync(store.append_script_run, exp.dir, run)
+    for art in arts:
+        if art.refused is not None:
+            raise art.refused
     return _result(command, cwd, outcome, caps, raise_on_error=raise_on_error, timeout=timeout)
 
 
