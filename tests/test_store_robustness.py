@@ -373,3 +373,33 @@ def test_stale_on_a_full_disk_is_reported_with_the_cause(tmp_path: Path, monkeyp
         assert _meta(exp)["status"] == "failed"
     finally:
         subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def test_create_experiment_record_lives_with_its_process(work_dir: Path) -> None:
+    """yanex.create_experiment() stores a 'created' record at once: it stays 'created' while
+    the creating process lives (this one, or another), and is failed once that one is gone."""
+    mine = yanex.create_experiment(Path("t.py"), name="mine").experiment_id
+    write_script(
+        work_dir / "holder.py",
+        "import sys, yanex\nfrom pathlib import Path\n"
+        "ctx = yanex.create_experiment(Path('t.py'), name='held')\n"
+        "print(ctx.experiment_id, flush=True)\nsys.stdin.read()\n",
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "holder.py"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None
+        held = holder.stdout.readline().strip()
+        status = {i["id"]: i["status"] for i in json.loads(run_cli("list", "-F", "json").stdout)}
+        assert status == {mine: "created", held: "created"}
+        holder.kill()
+        holder.wait()
+        res = run_cli("show", held)
+        assert "failed" in res.stdout and "supervisor gone before the experiment started" in (
+            res.stdout
+        )
+        assert _meta(held)["status"] == "failed" and _meta(mine)["status"] == "created"
+    finally:
+        holder.kill()
+        holder.wait()
