@@ -403,3 +403,14 @@ def test_create_experiment_record_lives_with_its_process(work_dir: Path) -> None
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_graph_compare_goes_on_past_one_corrupt_file() -> None:
+    """ExperimentGraph.compare leaves out a node whose metrics cannot be read, with a warning."""
+    a = make("a", config={"lr": 0.1}, metrics=[{"loss": 1.0}])
+    b = make("b", config={"lr": 0.2}, metrics=[{"loss": 0.5}], depends_on=[f"data={a}"])
+    c = make("c", config={"lr": 0.3}, metrics=[{"loss": 0.2}], depends_on=[f"model={b}"])
+    _corrupt(b, "metrics.json")
+    with pytest.warns(CorruptExperimentWarning, match=b):
+        frame = yr.get_graph(c).compare()
+    assert set(frame.index) == {a, c}

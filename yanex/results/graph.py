@@ -19,6 +19,7 @@ from yanex._core import dependencies as _deps
 from yanex._core import graph as _graph
 from yanex._core import query as _query
 from yanex._core.filters import Filters
+from yanex._core.warn import skipped
 from yanex.errors import AmbiguousArtifactError
 
 from .experiment import Experiment
@@ -208,8 +209,10 @@ class ExperimentGraph:
         pandas()
         chosen = self.filter(**filters)
         cmp = _compare.build([e._rec for e in chosen], params=[], metrics=None)
-        for row, exp in zip(cmp.rows, chosen, strict=True):
-            row.params = _compare.flatten(_params_of(exp, include_dep_params))
+        skipped(cmp.problems)  # an experiment with an unreadable file is left out, warned
+        by_id = {e.id: e for e in chosen}
+        for row in cmp.rows:
+            row.params = _compare.flatten(_params_of(by_id[row.record.id], include_dep_params))
         cmp.params = _choose(params, [r.params for r in cmp.rows], only_different)
         cmp.metrics = _choose(metrics, [r.metrics for r in cmp.rows], only_different)
         frame = comparison_frame(cmp)
