@@ -414,3 +414,13 @@ def test_graph_compare_goes_on_past_one_corrupt_file() -> None:
     with pytest.warns(CorruptExperimentWarning, match=b):
         frame = yr.get_graph(c).compare()
     assert set(frame.index) == {a, c}
+
+
+def test_export_goes_on_past_a_broken_experiment(tmp_path: Path) -> None:
+    good = make("good", tags=["t"])
+    broken = make("broken", tags=["t"])
+    (store_root() / broken / "metadata.json").write_text("{")
+    out = tmp_path / "export.json"
+    with pytest.warns(CorruptExperimentWarning, match=broken):
+        yr.export_experiments(out, format="json", tags=["t"])
+    assert [e["id"] for e in json.loads(out.read_text())] == [good]

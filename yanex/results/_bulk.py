@@ -18,6 +18,7 @@ from typing import Any
 from yanex._core import compare as _compare
 from yanex._core import manage, query
 from yanex._core.filters import Filters
+from yanex._core.warn import skipped
 from yanex._store import fs
 from yanex.errors import InvalidFilterError, YanexError
 
@@ -70,6 +71,7 @@ def _select(filters: dict[str, Any]) -> list[query.Record]:
     found = query.select(Filters.build(**filters))
     for problem in found.problems:
         log.warning("skipped experiment %s: %s", problem.id, problem.message)
+    skipped(found.problems)  # and one warning each on stderr, as the other loops give
     return found.records
 
 
