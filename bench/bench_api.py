@@ -46,6 +46,8 @@ with yanex.create_experiment(Path("bench.py"), name="bench") as exp:
             t0 = time.perf_counter()
             n_live = len(store.read_metrics(exp_dir))
             live.append(time.perf_counter() - t0)
+        # metrics.json itself holds every step while the experiment runs (issue 10)
+        assert len(json.loads((exp_dir / "metrics.json").read_bytes())) == len(times)
     t_exit = time.perf_counter()
 t_exit = time.perf_counter() - t_exit
 done = []
