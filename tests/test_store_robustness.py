@@ -424,3 +424,14 @@ def test_export_goes_on_past_a_broken_experiment(tmp_path: Path) -> None:
     with pytest.warns(CorruptExperimentWarning, match=broken):
         yr.export_experiments(out, format="json", tags=["t"])
     assert [e["id"] for e in json.loads(out.read_text())] == [good]
+
+
+def test_export_goes_on_past_a_corrupt_script_runs_file(tmp_path: Path) -> None:
+    good = make("good", tags=["t"])
+    bad = make("bad", tags=["t"])
+    (store_root() / bad / "script_runs.json").write_text("[{")
+    out = tmp_path / "export.json"
+    with pytest.warns(CorruptExperimentWarning, match=bad):
+        yr.export_experiments(out, format="json", tags=["t"])
+    exported = {e["id"]: e for e in json.loads(out.read_text())}
+    assert set(exported) == {good, bad} and exported[bad]["script_runs"] == []

@@ -234,7 +234,8 @@ class Experiment:
         return _artifacts.load(self.artifacts_dir, filename, loader)
 
     def get_script_runs(self) -> list[dict[str, Any]]:
-        return store.read_script_runs(self._rec.dir)
+        runs: list[dict[str, Any]] = self._readable("script runs", store.read_script_runs, [])
+        return runs
 
     # --- updates --------------------------------------------------------------------------
 
