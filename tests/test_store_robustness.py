@@ -435,3 +435,14 @@ def test_export_goes_on_past_a_corrupt_script_runs_file(tmp_path: Path) -> None:
         yr.export_experiments(out, format="json", tags=["t"])
     exported = {e["id"]: e for e in json.loads(out.read_text())}
     assert set(exported) == {good, bad} and exported[bad]["script_runs"] == []
+
+
+def test_joining_an_abandoned_created_record_starts_it_afresh() -> None:
+    """create_context on a 'created' record whose creator has gone runs it, with a start."""
+    exp = make("abandoned")
+    patch(exp, status="created", completed_at=None, started_at=None, pid=dead_pid())
+    with yanex.create_context(exp):
+        yanex.log_metrics({"x": 1})
+    meta = _meta(exp)
+    assert meta["status"] == "completed" and meta["started_at"] is not None
+    assert meta["error_message"] is None

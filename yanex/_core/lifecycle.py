@@ -49,7 +49,7 @@ def apply(meta: Metadata, new: str, *, force: bool = False) -> None:
         if meta.status in TERMINAL:  # resumed: the old ending no longer holds
             meta.completed_at = meta.error_message = meta.error_traceback = None
             meta.cancellation_reason = meta.exit_code = None
-        meta.started_at = meta.started_at if meta.status in TERMINAL else now
+        meta.started_at = (meta.started_at or now) if meta.status in TERMINAL else now
         meta.pid, meta.host = os.getpid(), _hostname()
     elif new in TERMINAL:
         meta.completed_at = now
