@@ -178,10 +178,12 @@ def create_stored(
     git: gitinfo.GitState | None,
     *,
     legacy_params: bool = True,
+    durable: bool = True,
 ) -> Path:
     """Write a new experiment's files; returns its directory. ``meta.id`` is filled in.
 
     ``legacy_params=False``: the caller writes params.yaml later (store.write_legacy_params).
+    ``durable=False``: metadata.json is not fsynced (a write that follows at once is).
     """
     from . import gitinfo
 
@@ -194,7 +196,7 @@ def create_stored(
         from . import dependencies
 
         dependencies.write_file(exp_dir, meta.depends_on)
-    store.write_metadata(exp_dir, meta)
+    store.write_metadata(exp_dir, meta, fsync=durable)
     return exp_dir
 
 
@@ -244,7 +246,9 @@ class ExperimentContext:
         config = opts.pop("config", None) or {}
         git = _git_state()
         meta = new_metadata("", git=git, **opts)
-        exp_dir = create_stored(meta, config, git)
+        # not fsynced: entering the with-block rewrites it durably (a 'created' record lost
+        # to a power cut only loses an experiment that never ran)
+        exp_dir = create_stored(meta, config, git, durable=False)
         return cls(created=ActiveExperiment(meta.id, exp_dir))
 
     def _open_existing(self) -> ActiveExperiment:

@@ -118,13 +118,16 @@ def _with_legacy_fields(raw: dict[str, Any], meta: Metadata) -> dict[str, Any]:
     return raw
 
 
-def write_metadata(exp_dir: Path, meta: Metadata, *, base: dict[str, Any] | None = None) -> None:
+def write_metadata(
+    exp_dir: Path, meta: Metadata, *, base: dict[str, Any] | None = None, fsync: bool = True
+) -> None:
     """Write ``meta`` over ``base`` (the raw file, whose unknown fields are preserved)."""
     raw = dict(base or {})
     raw.update(msgspec.structs.asdict(meta))
     raw["format_version"] = FORMAT_VERSION
     raw["saved_at"] = now_iso()
-    fs.atomic_write(exp_dir / layout.METADATA, encode_pretty(_with_legacy_fields(raw, meta)))
+    data = encode_pretty(_with_legacy_fields(raw, meta))
+    fs.atomic_write(exp_dir / layout.METADATA, data, fsync=fsync)
 
 
 @contextlib.contextmanager
