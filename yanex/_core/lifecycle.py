@@ -142,7 +142,8 @@ def _known_cause(exp_dir: Path) -> str | None:
     """What the experiment's own files (or its file system) say about why it stopped."""
     try:
         stat = os.statvfs(exp_dir)
-        if stat.f_bavail == 0:
+        writable = not stat.f_flag & os.ST_RDONLY and stat.f_blocks > 0  # not e.g. squashfs
+        if writable and stat.f_bavail == 0:
             return "no space left on device"
     except OSError:
         pass
