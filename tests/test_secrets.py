@@ -75,6 +75,8 @@ def test_yanex_run_warns_and_records(repo: Path) -> None:
     shown = json.loads(run_cli("show", "--latest", "-F", "json", cwd=repo).stdout)
     assert shown["git"]["patch_secret_count"] == 2
     assert shown["git"]["patch_has_secrets"] is True
+    text = run_cli("show", "--latest", cwd=repo).stdout
+    assert "Patch secrets:" in text and "2 potential secret(s)" in text
 
 
 def test_harmless_change_has_no_findings(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -48,11 +48,22 @@ def _git_env(meta: dict[str, Any]) -> list[tuple[str, Any]]:
         ("Git branch", meta.get("git_branch")),
         ("Git commit", meta.get("git_commit")),
         ("Uncommitted changes", (f"yes ({patch})" if patch else "yes") if dirty else "no"),
+        ("Patch secrets", _patch_secrets(meta.get("git") or {})),
         ("Python", meta.get("python_version")),
         ("Platform", meta.get("platform")),
         ("Host", host),
     ]
     return [(k, v) for k, v in rows if v not in (None, "")]
+
+
+def _patch_secrets(git: dict[str, Any]) -> str | None:
+    """What the secret scan of the git patch found (run.md: show displays it)."""
+    if git.get("patch_has_secrets") is None:
+        return None
+    count = git.get("patch_secret_count") or 0
+    size = git.get("patch_size_bytes")
+    found = f"{count} potential secret(s)" if count else "none found"
+    return found + (f" (patch: {size} bytes)" if size is not None else "")
 
 
 def _metric_table(entries: list[dict[str, Any]], only: list[str] | None) -> tuple[list[str], Any]:
