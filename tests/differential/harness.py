@@ -418,7 +418,8 @@ class Case:
     def cli_args(self, script: str, args: Iterable[str], options: Iterable[str]) -> list[str]:
         args = list(args)
         dashes = ["--"] if any(a.startswith("-") for a in args) else []
-        return [sys.executable, "-m", "yanex", "run", *options, script, *dashes, *args]
+        named = [script] if script else []
+        return [sys.executable, "-m", "yanex", "run", *options, *named, *dashes, *args]
 
     def popen_cli(
         self,
@@ -430,10 +431,13 @@ class Case:
         stdin: Any = subprocess.DEVNULL,
         umask: int = -1,
         control: dict[str, str] | None = None,
+        reset: bool = True,
         **kwargs: Any,
     ) -> subprocess.Popen[bytes]:
-        """Reset the sandbox and start ``yanex run OPTIONS SCRIPT ARGS``."""
-        self.reset()
+        """Reset the sandbox (unless ``reset`` is false) and start ``yanex run OPTIONS
+        SCRIPT ARGS`` (no SCRIPT when it is empty)."""
+        if reset:
+            self.reset()
         kwargs.setdefault("stdout", subprocess.PIPE)
         kwargs.setdefault("stderr", subprocess.PIPE)
         return subprocess.Popen(
@@ -563,9 +567,16 @@ class Case:
     def run(
         self, via: str, script: str, *args: str, stdin: bytes | None = None, **kwargs: Any
     ) -> Run:
-        """One experiment of SCRIPT ARGS through ``via``: "cli" or one of the API modes."""
+        """One experiment of SCRIPT ARGS through ``via``: "cli", "staged" (``yanex run
+        --stage`` then ``yanex run --staged`` from the same cwd, environment and umask) or
+        one of the API modes."""
         if via == "cli":
             runs = self.cli(script, *args, stdin=stdin, **kwargs)
+        elif via == "staged":
+            self.cli(script, *args, options=["--stage"], **kwargs)
+            pipe = subprocess.PIPE if stdin is not None else subprocess.DEVNULL
+            proc = self.popen_cli("", options=["--staged"], reset=False, stdin=pipe, **kwargs)
+            runs = self.finish_cli(proc, stdin, label="yanex run --staged")[0]
         else:
             runs = self.drive([["run", [[script, list(args)]], None]], via, stdin=stdin, **kwargs)
         assert len(runs) == 1, [r.label for r in runs]

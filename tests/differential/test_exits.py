@@ -79,7 +79,7 @@ def test_os_exit_skips_teardown(case: Case) -> None:
     )
 
 
-@pytest.mark.parametrize("via", ["cli", "run_multiple"])
+@pytest.mark.parametrize("via", ["cli", "run_multiple", "staged"])
 def test_uncaught_exception_traceback(case: Case, via: str) -> None:
     """The traceback starts at the script: no launcher frames, same lines, exit 1."""
 

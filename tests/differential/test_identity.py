@@ -37,7 +37,7 @@ obs = {
 )
 
 
-@pytest.mark.parametrize("via", ["cli", "run_multiple", "aio_as_completed"])
+@pytest.mark.parametrize("via", ["cli", "run_multiple", "aio_as_completed", "staged"])
 def test_identity_of_main(case: Case, via: str) -> None:
     """sys.argv (argv[0] as given), sys.orig_argv, __file__, __name__, sys.path, and the
     __main__ module's attributes are python's own."""

@@ -138,8 +138,16 @@ def test_experiments_of_a_sweep_read_empty_stdin(case: Case, via: str) -> None:
 TERMINAL = with_dump(
     """
     import os, sys
-    obs = {"stdin_isatty": sys.stdin.isatty(),
-           "foreground": os.isatty(0) and os.tcgetpgrp(0) == os.getpgrp()}
+    try:  # is the terminal this process's controlling terminal, with its group in front?
+        foreground = os.tcgetpgrp(0) == os.getpgrp()
+    except OSError as exc:
+        foreground = f"tcgetpgrp: {exc.strerror}"
+    try:  # getpass and pagers open /dev/tty, the controlling terminal
+        os.close(os.open("/dev/tty", os.O_RDWR))
+        dev_tty = "opens"
+    except OSError as exc:
+        dev_tty = exc.strerror
+    obs = {"stdin_isatty": sys.stdin.isatty(), "foreground": foreground, "dev_tty": dev_tty}
     open("ready", "w").close()
     obs["line"] = input("name? ")
     print("hello", obs["line"])
@@ -228,7 +236,9 @@ def test_input_from_a_terminal(case: Case) -> None:
     bytes on the terminal differ (no echo handling by readline, no CRLF of the tty). So the
     byte-exact reference is ``python -u s.py`` with stdin on the terminal and stdout/stderr
     on pipes; a second reference with everything on the terminal checks the line received.
-    The prompt must reach the terminal before the user types (yanex streams it)."""
+    The prompt must reach the terminal before the user types (yanex streams it). As under
+    a shell, the terminal is the script's controlling terminal with the script's process
+    group in the foreground (``/dev/tty`` opens: getpass and pagers use it)."""
     case.write("s.py", TERMINAL)
     line = b"alice\n"
 
@@ -247,7 +257,8 @@ def test_input_from_a_terminal(case: Case) -> None:
     assert not term.type_line(proc, case.path("ready"), line, b"")
     ref = case.finish_python(proc)
     term.close()
-    assert ref.obs["obs.json"] == {"stdin_isatty": True, "foreground": True, "line": "alice"}
+    want = {"stdin_isatty": True, "foreground": True, "dev_tty": "opens", "line": "alice"}
+    assert ref.obs["obs.json"] == want
 
     term = Terminal()  # yanex run with stdin, stdout and stderr on the terminal
     proc = case.popen_cli("s.py", **term.popen_kwargs(True))

@@ -15,6 +15,7 @@ from tests.differential.harness import Case, Run, base_env, check
         ("run_multiple", False),
         ("aio_run_multiple", False),
         ("aio_as_completed", True),
+        ("staged", False),
     ],
 )
 def test_unclosed_buffered_file_is_flushed(case: Case, via: str, plain: bool) -> None:
