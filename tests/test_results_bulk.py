@@ -137,3 +137,13 @@ def test_show_archived_needs_the_flag(three: dict[str, str]) -> None:
     assert res.returncode == 0 and exp_id in res.stdout and "archived" in res.stdout
     res = run_cli("show", "no-such-name")
     assert res.returncode == 1 and "archived" not in res.stderr
+
+
+@pytest.mark.anyio
+async def test_aio_faces(anyio_backend: object, three: dict[str, str], work_dir: Path) -> None:
+    import yanex.aio as ya
+
+    assert await ya.archive_experiments(ids=[]) == 0
+    assert await ya.archive_experiments(name="gamma") == 1
+    await ya.export_experiments(work_dir / "g.json", format="json", name="gamma")
+    assert [d["id"] for d in json.loads((work_dir / "g.json").read_text())] == [three["c"]]

@@ -319,6 +319,24 @@ async def experiment_exists(experiment_id: str, include_archived: bool = True) -
     return bool(await _query(results.experiment_exists, experiment_id, include_archived))
 
 
+async def archive_experiments(**filters: Any) -> int:
+    """Archive the active experiments matching the filters; how many (yanex.results)."""
+    from yanex import results
+
+    return int(await _query(results.archive_experiments, **filters))
+
+
+async def export_experiments(
+    path: Path | str,
+    format: str = "json",
+    **filters: Any,
+) -> None:
+    """Write the matching experiments to ``path`` as json, csv or yaml (yanex.results)."""
+    from yanex import results
+
+    await _query(results.export_experiments, path, format, **filters)
+
+
 async def _query(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     import functools
 
@@ -326,6 +344,7 @@ async def _query(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
 
 
 __all__ = [
+    "archive_experiments",
     "artifact_exists",
     "as_completed",
     "assert_dependency",
@@ -337,6 +356,7 @@ __all__ = [
     "create_experiment",
     "execute_bash_script",
     "experiment_exists",
+    "export_experiments",
     "fail",
     "find",
     "get_artifacts_dir",
