@@ -91,7 +91,9 @@ def test_ctrl_c_cancels_parallel_sweep_and_leaves_no_process(
     assert all(m["cancellation_reason"] for m in metas)
     assert all((sweep[1] / f"{m['id']}.sigint").exists() for m in metas)  # SIGINT came first
     assert "2 cancelled" in out and "2 not started" in out
-    assert "Traceback" not in err
+    # the scripts' own KeyboardInterrupt tracebacks are shown (tagged with their ids), as
+    # a terminal would show them; yanex itself prints none
+    assert not any(line.startswith("Traceback") for line in err.splitlines()), err
 
 
 def test_sigterm_stops_stubborn_children_and_leaves_no_process(
@@ -128,7 +130,8 @@ def test_sigkill_of_yanex_leaves_no_process_and_no_running_experiment(
     sweep: tuple[Path, Path, str], store_dir: Path, work_dir: Path
 ) -> None:
     """SIGKILL of `yanex run`: the spawner kills every child group; the orphaned experiments
-    are recognised (pid gone) and the next `yanex run` records them as failed."""
+    are recognised (pid gone): the next reader reports them failed and records that, with
+    the reason."""
     marker = sweep[2]
     proc = _start_sweep(sweep, "stubborn")
     proc.kill()
@@ -139,13 +142,10 @@ def test_sigkill_of_yanex_leaves_no_process_and_no_running_experiment(
     for orphan in orphans:  # readers already see through it: the pid is gone
         got = run_cli("get", "status", orphan["id"])
         assert (got.returncode, got.stdout.strip()) == (0, "failed"), got.stderr
-    write_script(work_dir / "noop.py", "pass\n")
-    res = run_cli("run", "noop.py")
-    assert res.returncode == 0, res.stderr
-    assert all(m["id"] in res.stderr for m in orphans)
     by_id = {m["id"]: m for m in experiments(store_dir)}
     for orphan in orphans:
         assert by_id[orphan["id"]]["status"] == "failed"
+        assert by_id[orphan["id"]]["error_message"]
         assert "supervisor" in by_id[orphan["id"]]["error_message"]
 
 

@@ -56,6 +56,41 @@ def cpu_count() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+# What CPython puts in LC_CTYPE when it starts in the C locale and coerces it (PEP 538).
+_COERCED_LC_CTYPE = ("C.UTF-8", "C.utf8", "UTF-8")
+
+
+def startup_env_names() -> set[str] | None:
+    """Names of the variables this process was started with (Linux), or None if unknown.
+
+    Not switched off by ``YANEX_PLATFORM=portable``: only Linux's CPython coerces the C
+    locale this way, and where it does, ``/proc`` is there to tell (macOS's C locale is
+    already UTF-8, so nothing is coerced there).
+    """
+    try:
+        with open("/proc/self/environ", "rb") as fh:
+            data = fh.read()
+    except OSError:
+        return None
+    return {os.fsdecode(item.split(b"=", 1)[0]) for item in data.split(b"\0") if item}
+
+
+def without_locale_coercion(env: dict[str, str]) -> dict[str, str]:
+    """``env`` without the LC_CTYPE that this interpreter set for itself at start-up.
+
+    Started in the C locale, CPython sets LC_CTYPE=C.UTF-8 in its own environment (PEP 538),
+    and every child would inherit it, where a ``python`` started by the caller would find
+    the C locale and switch to UTF-8 mode instead. Where the start-up environment cannot be
+    read, ``env`` is returned as it is.
+    """
+    if env.get("LC_CTYPE") not in _COERCED_LC_CTYPE:
+        return env
+    names = startup_env_names()
+    if names is None or "LC_CTYPE" in names:
+        return env
+    return {k: v for k, v in env.items() if k != "LC_CTYPE"}
+
+
 def current_umask() -> int:
     """This process's umask, read without changing it where the kernel tells it (Linux).
 

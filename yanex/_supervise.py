@@ -195,7 +195,8 @@ class Caller:
 
     @classmethod
     def now(cls) -> Caller:
-        return cls(dict(os.environ), str(Path.cwd()), _platform.current_umask())
+        env = _platform.without_locale_coercion(dict(os.environ))
+        return cls(env, str(Path.cwd()), _platform.current_umask())
 
     def launch(
         self, argv: list[str], env: dict[str, str] | None = None, *, stdin: bool = False
@@ -282,15 +283,14 @@ async def supervise(
             maybe = on_start(child.pid)
             if maybe is not None:
                 await maybe
-        with anyio.move_on_after(math.inf if timeout is None else timeout) as scope:
-            await _run_to_end(child, (out_fd, stdout), (err_fd, [*stderr, tail]))
-        if scope.cancelled_caught:
-            outcome.timed_out = True
-            await stop(child, grace, outcome.signals_sent, first=signal.SIGTERM)
-    except BaseException:
-        outcome.cancelled = True
-        await stop(child, grace, outcome.signals_sent)
-        raise
+        await _run_to_end(
+            child,
+            (out_fd, stdout),
+            (err_fd, [*stderr, tail]),
+            timeout=timeout,
+            grace=grace,
+            outcome=outcome,
+        )
     finally:
         child.close()
         outcome.duration = time.monotonic() - started
@@ -303,27 +303,52 @@ async def _run_to_end(
     child: _spawner.Child,
     out: tuple[int, Sequence[Sink]],
     err: tuple[int, Sequence[Sink]],
+    *,
+    timeout: float | None,
+    grace: float,
+    outcome: Outcome,
 ) -> None:
-    """Drain both pipes while waiting for the child; then reap what it left in its group.
+    """Drain both pipes while the child runs, while it is being stopped, and a moment after.
 
-    A grandchild that outlives the child would hold the pipes open forever: once the child
-    has exited, the pumps get a moment to drain, then the group's leftovers are killed.
+    The pumps are shielded from the caller's cancellation: what a script prints while it
+    handles SIGINT or SIGTERM (its cleanup) is kept like everything else. They stop once
+    the child has exited and its pipes are drained; a grandchild that outlives the child
+    would hold the pipes open forever, so after a moment the group's leftovers are killed.
     The pumps own the pipes' read ends and close them however they end.
     """
     pumps_done = anyio.Event()
+    pump_scope = anyio.CancelScope(shield=True)
 
     async def pumps() -> None:
-        async with anyio.create_task_group() as inner:
-            inner.start_soon(_pump, *out)
-            inner.start_soon(_pump, *err)
+        with pump_scope:
+            async with anyio.create_task_group() as inner:
+                inner.start_soon(_pump, *out)
+                inner.start_soon(_pump, *err)
         pumps_done.set()
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(pumps)
-        await child.wait()
-        with anyio.move_on_after(LEFTOVER_WAIT):
-            await pumps_done.wait()
-        _signal_group(child.pid, signal.SIGKILL)
-        with anyio.move_on_after(LEFTOVER_WAIT):
-            await pumps_done.wait()
-        tg.cancel_scope.cancel()
+        try:
+            with anyio.move_on_after(math.inf if timeout is None else timeout) as scope:
+                await child.wait()
+            if scope.cancelled_caught:
+                outcome.timed_out = True
+                await stop(child, grace, outcome.signals_sent, first=signal.SIGTERM)
+        except BaseException:
+            outcome.cancelled = True
+            with anyio.CancelScope(shield=True):
+                await stop(child, grace, outcome.signals_sent)
+                await _drain(child, pumps_done)
+                pump_scope.cancel()
+            raise
+        await _drain(child, pumps_done)
+        pump_scope.cancel()
+
+
+async def _drain(child: _spawner.Child, pumps_done: anyio.Event) -> None:
+    """Give the pumps a moment to reach end-of-file; then kill what holds the pipes."""
+    with anyio.move_on_after(LEFTOVER_WAIT):
+        await pumps_done.wait()
+    _signal_group(child.pid, signal.SIGKILL)
+    with anyio.move_on_after(LEFTOVER_WAIT):
+        await pumps_done.wait()
