@@ -4,6 +4,7 @@ of the API from a driver that changes them between calls."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,8 @@ ENVIRONMENT = with_dump(
         "warnoptions": sys.warnoptions,
         "int_max_str_digits": sys.flags.int_max_str_digits,
         "dont_write_bytecode": sys.dont_write_bytecode,
+        "dev_mode": sys.flags.dev_mode,
+        "faulthandler": __import__("faulthandler").is_enabled(),
     }
     print("é ü", os.environ.get("STAGE"))
     with open("made-" + os.environ.get("STAGE", "x") + ".txt", "w") as f:
@@ -98,6 +101,8 @@ ENVIRONMENTS = {
     "startup": {"PYTHONUNBUFFERED": None, "PYTHONDONTWRITEBYTECODE": None,
                 "PYTHONIOENCODING": "latin-1", "LC_ALL": "C.UTF-8", "PYTHONSAFEPATH": "1",
                 "PYTHONWARNINGS": "ignore::UserWarning", "PYTHONINTMAXSTRDIGITS": "640"},
+    # development mode: faulthandler on, default warning filters shown, debug allocator
+    "devmode": {"PYTHONDEVMODE": "1", "PYTHONMALLOC": "debug", "PYTHONHASHSEED": "123"},
 }  # fmt: skip
 
 
@@ -195,3 +200,33 @@ def test_driver_environment_and_umask_between_calls(case: Case, mode: str) -> No
     assert len(got) == 2, [g.label for g in got]
     for ref, run in zip(refs, got, strict=True):
         assert_same(ref, run, outputs=True)
+
+
+def test_pythonpath_and_sitecustomize_of_the_caller(case: Case) -> None:
+    """A PYTHONPATH entry of the caller comes first in sys.path after the script's folder,
+    and its sitecustomize runs once, at start-up, before the script."""
+    case.write(
+        "site/sitecustomize.py",
+        "import builtins, sys\n"
+        "builtins.SITE_MARK = getattr(builtins, 'SITE_MARK', 0) + 1\n"
+        "print('sitecustomize imported', file=sys.stderr)\n",
+    )
+    paths = [str(case.path("site")), os.environ.get("PYTHONPATH", "")]
+    env = base_env(PYTHONPATH=os.pathsep.join(p for p in paths if p))
+
+    def expect(ref: Run) -> None:
+        assert ref.stderr == b"sitecustomize imported\n"
+        assert ref.obs["obs.json"]["mark"] == 1
+
+    check(
+        case,
+        with_dump(
+            """
+            import sys
+            obs = {"mark": SITE_MARK, "path": sys.path,
+                   "site_file": sys.modules["sitecustomize"].__file__}
+            """
+        ),
+        env=env,
+        expect=expect,
+    )
