@@ -476,3 +476,20 @@ def test_held_output_rule() -> None:
     overran = Outcome(returncode=-15, duration=0.6, timed_out=True, signals_sent=["SIGTERM"])
     assert held_output(overran) is None
     assert held_output(Outcome(returncode=0, duration=0.1)) is None
+
+
+def test_yanex06_running_experiment_of_a_dead_process_is_failed() -> None:
+    """A record written by yanex 0.6 (process_id, hostname under environment.system) left
+    'running' by a process of this host that has gone is failed like our own."""
+    from ._query_support import copy_061_store
+
+    exp = copy_061_store()[0]
+    path = store_root() / exp / "metadata.json"
+    meta = json.loads(path.read_text())
+    meta.update(status="running", completed_at=None, process_id=dead_pid())
+    meta.setdefault("environment", {}).setdefault("system", {})["hostname"] = socket.gethostname()
+    meta.pop("host", None)
+    path.write_text(json.dumps(meta))
+    res = run_cli("list", "-g", "-F", "json")
+    item = next(i for i in json.loads(res.stdout) if i["id"] == exp)
+    assert item["status"] == "failed" and "supervisor gone" in item["error_message"]

@@ -26,6 +26,7 @@ def normalize_metadata(raw: dict[str, Any]) -> dict[str, Any]:
     if raw.get("pid") is None and isinstance(raw.get("process_id"), int):
         raw["pid"] = raw["process_id"]
     env = raw.get("environment")
+    _host_from(raw, env)  # whose pid it is, to tell when a run was abandoned
     if isinstance(env, dict) and raw.get("python_version") is None:
         py = env.get("python")
         if isinstance(py, dict) and isinstance(py.get("python_version"), str):
@@ -43,3 +44,12 @@ def normalize_metadata(raw: dict[str, Any]) -> dict[str, Any]:
     if raw.get("cli_args") is None:
         raw.pop("cli_args", None)
     return raw
+
+
+def _host_from(raw: dict[str, Any], env: Any) -> None:
+    if raw.get("host") is not None:
+        return
+    system = env.get("system") if isinstance(env, dict) else None
+    host = system.get("hostname") if isinstance(system, dict) else None
+    if isinstance(host, str):
+        raw["host"] = host
