@@ -344,6 +344,7 @@ class Case:
         self.store = root / "store"
         self.launch_path = launch_path
         self.layout: dict[str, bytes] = {}
+        self.links: dict[str, str] = {}
         self.driver = root / "driver.py"
         root.mkdir(parents=True, exist_ok=True)
         self.driver.write_text(DRIVER)
@@ -353,6 +354,11 @@ class Case:
     def write(self, rel: str, content: str | bytes) -> Case:
         """Add a file to the sandbox layout (written afresh before every run)."""
         self.layout[rel] = content.encode() if isinstance(content, str) else content
+        return self
+
+    def symlink(self, rel: str, target: str) -> Case:
+        """Add a symbolic link ``rel`` -> ``target`` to the sandbox layout."""
+        self.links[rel] = target
         return self
 
     def reset(self) -> None:
@@ -365,6 +371,9 @@ class Case:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
             os.utime(path, (FIXED_MTIME, FIXED_MTIME))
+        for rel, target in self.links.items():
+            (self.sandbox / rel).parent.mkdir(parents=True, exist_ok=True)
+            (self.sandbox / rel).symlink_to(target)
 
     def path(self, rel: str = "") -> Path:
         return self.sandbox / rel

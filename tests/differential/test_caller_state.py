@@ -59,15 +59,27 @@ def _libm() -> bytes:
     pytest.fail("no libm.so.6 found to copy")
 
 
+PLACES = {  # (where the script is, the path given on the command line, the caller's cwd)
+    "parent-folder": ("tools/s.py", "../tools/s.py", "work"),
+    "spaces-unicode": ("my dir/ünï code.py", "my dir/ünï code.py", ""),
+    "symlink": ("real/s.py", "link.py", ""),  # sys.path[0] is the link's target folder
+}
+
+
 @pytest.mark.parametrize("via", ["cli", "run_multiple"])
-def test_cwd_and_relative_script_path(case: Case, via: str) -> None:
-    """Started from a subfolder with ``../tools/s.py``: cwd, argv[0], __file__ and
-    sys.path[0] as python gives them, and relative writes land in the caller's cwd."""
-    case.write("work/data.txt", "input\n")
+@pytest.mark.parametrize("place", list(PLACES))
+def test_cwd_and_script_path(case: Case, via: str, place: str) -> None:
+    """Started as ``../tools/s.py`` from a subfolder, from a folder with spaces and
+    non-ASCII letters, and through a symlink: cwd, argv[0], __file__ and sys.path[0] as
+    python gives them, and relative writes land in the caller's cwd."""
+    name, run_as, cwd = PLACES[place]
+    case.write(os.path.join(cwd, "data.txt"), "input\n")
+    if place == "symlink":
+        case.symlink("link.py", "real/s.py")
 
     def expect(ref: Run) -> None:
-        assert ref.obs["work/obs.json"]["argv"] == ["../tools/s.py", "x"]
-        assert "work/here.txt" in ref.files
+        assert ref.obs[os.path.join(cwd, "obs.json")]["argv"] == [run_as, "x"]
+        assert os.path.join(cwd, "here.txt") in ref.files
 
     check(
         case,
@@ -81,10 +93,10 @@ def test_cwd_and_relative_script_path(case: Case, via: str) -> None:
             """
         ),
         "x",
-        name="tools/s.py",
-        run_as="../tools/s.py",
+        name=name,
+        run_as=run_as,
         via=via,
-        cwd="work",
+        cwd=cwd,
         expect=expect,
     )
 

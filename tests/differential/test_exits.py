@@ -58,6 +58,27 @@ def test_sys_exit_256_is_success(case: Case) -> None:
     check(case, "import sys\nsys.exit(256)\n", expect=expect)
 
 
+@pytest.mark.parametrize("args", [["--lr", "0.5"], ["--help"], ["--lr", "x", "--bogus"]])
+def test_argparse_uses_argv(case: Case, args: list[str]) -> None:
+    """argparse names the program after argv[0]: --help prints usage and exits 0; a bad
+    argument prints usage and an error on stderr and exits 2."""
+
+    def expect(ref: Run) -> None:
+        assert b"s.py" in ref.stdout + ref.stderr or ref.stdout == b"lr=0.5\n"
+
+    check(
+        case,
+        """
+        import argparse
+        parser = argparse.ArgumentParser(description="A tiny trainer.")
+        parser.add_argument("--lr", type=float, default=0.1, help="learning rate")
+        print(f"lr={parser.parse_args().lr}")
+        """,
+        *args,
+        expect=expect,
+    )
+
+
 def test_os_exit_skips_teardown(case: Case) -> None:
     """os._exit(4): no atexit, no flush of buffered files (the file stays empty)."""
 

@@ -262,6 +262,9 @@ def test_output_bytes_and_order(case: Case, via: str) -> None:
         sys.stdout.buffer.write(b"\\xff\\xfe\\x00bin\\n")
         print("é ü ✓ \\udcff".encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
         sys.stdout.write("x" * 100000 + "\\n")
+        for percent in (0, 50, 100):  # a progress bar redrawn in place
+            sys.stderr.write(f"\\rprogress {percent:3d}%")
+        sys.stderr.write("\\n")
         os.write(2, b"raw err ")
         print("end", end="")
         sys.stderr.write("err-end")
