@@ -7,9 +7,15 @@ and source mtimes are identical:
 1. the reference: ``python -u SCRIPT ARGS`` started by the test (or by a small python driver,
    for the "caller's state at each call" cases), with the cwd, environment, umask and stdin
    the test chose;
-2. yanex: ``python -m yanex run [OPTIONS] SCRIPT ARGS`` with the same cwd, environment, umask
-   and stdin, or a driver calling ``yanex.run_multiple`` / ``yanex.aio.run_multiple`` /
-   ``yanex.aio.as_completed`` with ``ExperimentSpec(script_path=SCRIPT, script_args=ARGS)``.
+2. yanex: ``python -m yanex run [OPTIONS] SCRIPT ARGS`` (or ``--stage`` then ``--staged``)
+   with the same cwd, environment, umask and stdin, or a python driver calling
+   ``yanex.run_multiple`` / ``yanex.aio.run_multiple`` / ``yanex.aio.as_completed`` with
+   ``ExperimentSpec(script_path=SCRIPT, script_args=ARGS)`` (a driver, not pytest's own
+   process, so that its cwd, environment and umask are the caller's state at each call).
+
+The caller's environment is small and explicit (``base_env``: PATH, HOME, TERM, a UTF-8
+locale, PYTHONUNBUFFERED=1 and PYTHONDONTWRITEBYTECODE=1, as in a container or CI job);
+tests about the environment vary it, including runs without the PYTHON* variables.
 
 What is compared, byte for byte:
 
@@ -18,11 +24,20 @@ What is compared, byte for byte:
 - the script's stdout and stderr: the reference's pipes against the experiment's
   ``artifacts/stdout.txt`` and ``artifacts/stderr.txt``. The yanex CLI's own terminal output
   (banners, progress) is not the script's and is not compared, except in the terminal case;
-- what the script observes: scripts dump JSON to ``obs*.json`` files, compared as JSON;
+- what the script observes: scripts dump JSON to ``obs*.json`` files, compared as JSON
+  (the whole ``os.environ`` among others);
+- for single runs that read stdin, also that the CLI's own stdout shows what the script
+  printed (the user's view); in the terminal case, what appears on the terminal;
 - the exit status as recorded in ``metadata.json``: python exit 0 -> ``completed`` with
   ``exit_code`` 0 and no ``error_message``; exit N -> ``failed`` with ``exit_code`` N and N in
   the message; death by signal S -> ``failed`` with ``exit_code`` -S (the Popen convention,
-  as recorded today) and the signal's name (``SIGSEGV``) in the message.
+  as recorded today) and the signal's name (``SIGSEGV``) in the message. Runs stopped by
+  yanex (timeout, Ctrl-C) are checked by their own tests (failed with a timeout message;
+  cancelled).
+
+Not compared, by design: the script's pid, parent and process group (the supervisor puts
+the script in a group of its own to signal it), and which modules are already in
+``sys.modules`` (a pre-started interpreter may have imported yanex while it waited).
 
 What is normalised, and why (nothing else is):
 
