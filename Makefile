@@ -11,9 +11,9 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-# What the demo needs: yanex and its own dependencies, nothing for tests or linting.
+# What the demo needs: yanex with its web UI extra, nothing for tests or linting.
 $(BASE): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install -q -e .
+	$(BIN)/python -m pip install -q -e '.[ui]'
 	touch $(BASE)
 
 # Everything else: test, lint and optional-format dependencies, and torch.

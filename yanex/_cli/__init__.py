@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "delete": "delete",
     "update": "update",
     "open": "open_cmd",
+    "ui": "ui",
 }
 
 

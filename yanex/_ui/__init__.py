@@ -1,0 +1,1 @@
+"""The web UI (``yanex ui``): a Starlette app over the store, served by uvicorn."""

@@ -1,0 +1,183 @@
+"""What the experiment and compare pages show: metadata, git, lineage and metric series.
+
+Metric series are read with the store's own reader (``read_metrics``: every logged step,
+of a running experiment too), split into one ``(steps, values)`` pair per numeric metric,
+and thinned on the server (``downsample.min_max``) so a 100,000-step metric stays a small
+answer. The last few decoded stores are kept, keyed by the metric files' size and mtime,
+so a page that asks again (compare, a reload) does not decode the file again.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from yanex._core import compare, dependencies, query
+from yanex._models import Status
+from yanex._store import layout, store
+
+from . import downsample, files
+
+PATCH_BYTES = 1024 * 1024
+CHART_POINTS = 2000
+Series = dict[str, tuple[list[float], list[float | None]]]
+
+
+LIVE = frozenset({Status.RUNNING, Status.CREATED})
+
+
+def running(rec: query.Record) -> bool:
+    """Still going: its page streams (a staged one waits for ``yanex run --staged``)."""
+    return rec.status in LIVE
+
+
+def experiment(rec: query.Record) -> dict[str, Any]:
+    """Everything the experiment page shows at first, but the metrics and the lineage."""
+    meta = store.read_metadata(rec.dir)
+    raw = msgspec.to_builtins(meta)
+    environment = raw.pop("environment", None) or {}
+    raw.pop("git", None)
+    return {
+        "id": rec.id,
+        "status": rec.status,
+        "running": running(rec),
+        "archived": rec.archived,
+        "metadata": raw,
+        "params": store.read_config(rec.dir),
+        "environment": environment,
+        "git": _git(rec.dir, meta),
+        "dependencies": dependencies.slots_of(rec.dir, meta.depends_on),
+        "artifacts": files.listing(rec),
+        "script_runs": store.read_script_runs(rec.dir),
+    }
+
+
+def _git(exp_dir: Path, meta: Any) -> dict[str, Any]:
+    patch, truncated = None, False
+    name = meta.patch_file or f"{layout.ARTIFACTS}/git_diff.patch"
+    rec_dir = exp_dir / layout.ARTIFACTS
+    path = exp_dir / name
+    if path.parent == rec_dir and path.is_file() and not path.is_symlink():
+        with open(path, "rb") as fh:
+            data = fh.read(PATCH_BYTES + 1)
+        patch, truncated = data[:PATCH_BYTES].decode("utf-8", "replace"), len(data) > PATCH_BYTES
+    return {
+        "commit": meta.git_commit,
+        "branch": meta.git_branch,
+        "dirty": meta.has_uncommitted_changes,
+        "patch": patch,
+        "patch_truncated": truncated,
+    }
+
+
+def lineage(rec: query.Record, depth: int = 10) -> dict[str, Any]:
+    """The experiments this one depends on and those depending on it, as nodes and edges."""
+    graph = dependencies.lineage([rec], depth)
+    nodes = [
+        {"id": n.id, "name": n.name, "status": n.status, "missing": False}
+        for n in graph.nodes.values()
+    ]
+    nodes += [{"id": m, "name": None, "status": "missing", "missing": True} for m in graph.missing]
+    order = {n: i for i, n in enumerate(graph.topological_ids())}
+    nodes.sort(key=lambda n: order.get(str(n["id"]), len(order)))
+    edges = [{"from": a, "to": b, "slot": slot} for a, b, slot in graph.edges]
+    return {"target": rec.id, "nodes": nodes, "edges": edges}
+
+
+# --- metrics ------------------------------------------------------------------------------
+
+_cache: OrderedDict[tuple[Any, ...], tuple[Series, int]] = OrderedDict()
+CACHE_SIZE = 16
+
+
+def _stamp(exp_dir: Path) -> tuple[Any, ...]:
+    out: list[Any] = [str(exp_dir)]
+    for name in (layout.METRICS, layout.METRICS_LOG):
+        try:
+            st = (exp_dir / name).stat()
+            out += [st.st_size, st.st_mtime_ns]
+        except OSError:
+            out += [None, None]
+    return tuple(out)
+
+
+def number(value: Any) -> float | None:
+    """A chartable value: finite int or float (NaN and infinities become gaps)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def split(entries: list[dict[str, Any]], start: int = 0) -> Series:
+    """One ``(steps, values)`` per metric that has a number, from ``entries[start:]``."""
+    out: Series = {}
+    for i in range(start, len(entries)):
+        entry = entries[i]
+        step = entry.get("step", i)
+        x = number(step)
+        for key, value in entry.items():
+            y = number(value)
+            if key in compare.NOT_METRICS or (y is None and not isinstance(value, float)):
+                continue  # text, lists, None: not charted; NaN and inf are gaps
+            xs, ys = out.setdefault(key, ([], []))
+            xs.append(x if x is not None else float(i))
+            ys.append(y)
+    return out
+
+
+def series(exp_dir: Path) -> tuple[Series, int]:
+    """Every numeric metric of the experiment, and how many entries it logged."""
+    key = _stamp(exp_dir)
+    hit = _cache.get(key)
+    if hit is not None:
+        _cache.move_to_end(key)
+        return hit
+    entries = store.read_metrics(exp_dir)
+    found = (split(entries), len(entries))
+    _cache[key] = found
+    while len(_cache) > CACHE_SIZE:
+        _cache.popitem(last=False)
+    return found
+
+
+def metrics(rec: query.Record, points: int = CHART_POINTS) -> dict[str, Any]:
+    """Each metric as a chart series, thinned to at most ``points`` points."""
+    found, count = series(rec.dir)
+    out = {}
+    for name, (xs, ys) in found.items():
+        sx, sy = downsample.min_max(xs, ys, points)
+        out[name] = {"steps": sx, "values": sy, "total": len(xs), "downsampled": len(sx) < len(xs)}
+    return {"count": count, "metrics": out}
+
+
+def compare_runs(records: list[query.Record], points: int = 1000) -> dict[str, Any]:
+    """Parameters (with the differing ones marked), last metric values and series of each."""
+    cmp = compare.build(records)
+    params = compare.differing(cmp.params, [r.params for r in cmp.rows])
+    runs = []
+    for row in cmp.rows:
+        rec = row.record
+        found = metrics(rec, points)["metrics"]
+        runs.append(
+            {
+                "id": rec.id,
+                "name": rec.name,
+                "status": rec.status,
+                "params": {p: row.params.get(p) for p in cmp.params},
+                "last": {m: number(row.metrics.get(m)) for m in cmp.metrics},
+                "series": {
+                    k: {"steps": v["steps"], "values": v["values"]} for k, v in found.items()
+                },
+            }
+        )
+    return {
+        "params": cmp.params,
+        "differing": params,
+        "metrics": cmp.metrics,
+        "runs": runs,
+        "problems": [{"id": p.id, "message": p.message} for p in cmp.problems],
+    }
