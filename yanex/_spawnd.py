@@ -17,7 +17,17 @@ Two ways to start ``python -u script args`` (see ``_warm``):
 Being the parent of every child makes this process the lifeline: when the supervisor dies,
 even by SIGKILL, the control socket reads end-of-file and every child's process group is
 killed before this process exits. It sets no signal to SIG_IGN and blocks none, because
-children inherit both; it runs in its own session, so the terminal's Ctrl-C never reaches it.
+children inherit both; it runs in a process group of its own, so the terminal's Ctrl-C
+never reaches it.
+
+A foreground launch (a single ``yanex run`` whose stdin is its terminal, as ``python`` in
+a terminal would be) does what a shell does for a job: the child gets its own process group
+in the terminal's session and the terminal's foreground, so Ctrl-C, Ctrl-Z, ``/dev/tty``
+and ``tcgetpgrp`` reach and concern the script as they would under ``python``. When the
+child stops (Ctrl-Z), the terminal goes back to the supervisor's group, which is stopped
+too, so the shell sees its job stopped; when the supervisor is continued (``fg``), it says
+``resume`` and the child gets the terminal back (if the supervisor has it) and SIGCONT.
+When the child ends, the terminal goes back to the supervisor.
 
 Wire format: each request is a header (body length, number of descriptors, sent with the
 descriptors attached) and a JSON body. Replies on the status socket are JSON lines: first
@@ -56,6 +66,15 @@ class Prepared:
     err_r: int
 
 
+@dataclass
+class Foreground:
+    """A child that holds the terminal ``tty`` for the supervisor's process group ``home``."""
+
+    tty: int
+    home: int
+    stopped: bool = False
+
+
 def base_env(env: dict[str, str]) -> dict[str, str]:
     """The environment without the per-experiment ``YANEX_*`` variables."""
     return {k: v for k, v in env.items() if not k.startswith(ENV_PREFIX)}
@@ -81,8 +100,12 @@ def start(
     stdin: int | None,
     *,
     pass_fds: tuple[int, ...] = (),
+    foreground: bool = False,
+    take_terminal: bool = False,
 ) -> tuple[subprocess.Popen[bytes], int, int]:
-    """Start ``argv`` in a new session; returns it and its stdout and stderr read ends."""
+    """Start ``argv`` in a new session (``foreground``: a new process group in our session,
+    which with ``take_terminal`` makes itself the terminal's foreground before it starts);
+    returns it and its stdout and stderr read ends."""
     out_r, out_w = _pipe()
     err_r, err_w = _pipe()
     try:
@@ -94,7 +117,9 @@ def start(
             env=env,
             cwd=cwd,
             umask=umask,
-            start_new_session=True,
+            start_new_session=not foreground,
+            process_group=0 if foreground else None,
+            preexec_fn=_take_terminal if take_terminal else None,  # noqa: PLW1509  we have no threads
             pass_fds=pass_fds,
         )
     except BaseException:
@@ -103,6 +128,25 @@ def start(
     finally:
         _close(out_w, err_w)
     return proc, out_r, err_r
+
+
+def give_terminal(tty: int, pgrp: int) -> bool:
+    """Make ``pgrp`` the foreground of the terminal ``tty``, as a shell does (SIGTTOU, which a
+    background caller would get, is held back meanwhile; never ignored: children inherit
+    that)."""
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTTOU})
+    try:
+        os.tcsetpgrp(tty, pgrp)
+    except OSError:
+        return False
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+    return True
+
+
+def _take_terminal() -> None:
+    """In a foreground child, before it runs: the terminal on its stdin is now its own."""
+    give_terminal(0, os.getpgrp())
 
 
 def prepare(request: dict[str, Any], stdin: int | None) -> Prepared:
@@ -114,7 +158,13 @@ def prepare(request: dict[str, Any], stdin: int | None) -> Prepared:
     env[_warm.ENV_WARM_FD] = str(ctl_r)
     try:
         proc, out_r, err_r = start(
-            request["argv"], env, request["cwd"], request["umask"], stdin, pass_fds=(ctl_r,)
+            request["argv"],
+            env,
+            request["cwd"],
+            request["umask"],
+            stdin,
+            pass_fds=(ctl_r,),
+            foreground=bool(request.get("foreground")),
         )
     except BaseException:
         _close(ctl_w)
@@ -148,6 +198,7 @@ class Server:
         self.control = control
         self.children: dict[int, tuple[subprocess.Popen[bytes], socket.socket]] = {}
         self.prepared: dict[str, list[Prepared]] = {}
+        self.foreground: dict[int, Foreground] = {}
         self.wake_r, wake_w = os.pipe()
         os.set_blocking(self.wake_r, False)
         os.set_blocking(wake_w, False)
@@ -198,6 +249,8 @@ class Server:
         elif op == "drop":
             for prepared in self.prepared.pop(request["key"], []):
                 self._discard(prepared)
+        elif op == "resume":
+            self._resume()
         else:
             status = socket.socket(fileno=fds[0])
             try:
@@ -214,11 +267,18 @@ class Server:
 
     def _run(self, request: dict[str, Any], status: socket.socket, stdin: int | None) -> None:
         key = request["key"]
-        started = self._take(key, request["env"]) if request.get("pool") else None
+        tty = stdin if request.get("foreground") else None
+        started = self._take(key, request["env"], tty) if request.get("pool") else None
         try:
             if started is None:
                 started = start(
-                    request["argv"], request["env"], request["cwd"], request["umask"], stdin
+                    request["argv"],
+                    request["env"],
+                    request["cwd"],
+                    request["umask"],
+                    stdin,
+                    foreground=tty is not None,
+                    take_terminal=tty is not None,
                 )
                 via = "exec"
             else:
@@ -230,6 +290,8 @@ class Server:
             return
         proc, out_r, err_r = started
         self.children[proc.pid] = (proc, status)
+        if tty is not None:
+            self.foreground[proc.pid] = Foreground(os.dup(tty), int(request["home"]))
         reply = json.dumps({"pid": proc.pid, "via": via}).encode() + b"\n"
         with contextlib.suppress(OSError):
             socket.send_fds(status, [reply], [out_r, err_r])
@@ -241,11 +303,13 @@ class Server:
         self._reap()
 
     def _take(
-        self, key: str, env: dict[str, str]
+        self, key: str, env: dict[str, str], tty: int | None
     ) -> tuple[subprocess.Popen[bytes], int, int] | None:
         pool = self.prepared.get(key, [])
         while pool:
             prepared = pool.pop(0)
+            if tty is not None:
+                give_terminal(tty, prepared.proc.pid)
             if release(prepared, env):
                 return prepared.proc, prepared.out_r, prepared.err_r
             self._discard(prepared)
@@ -260,7 +324,7 @@ class Server:
 
     def _reap(self) -> None:
         for pid, (proc, status) in list(self.children.items()):
-            if proc.poll() is None:
+            if not self._ended(proc):
                 continue
             del self.children[pid]
             with contextlib.suppress(OSError):
@@ -272,6 +336,43 @@ class Server:
                 _close(prepared.control, prepared.out_r, prepared.err_r)
             if not pool:
                 del self.prepared[key]
+
+    def _ended(self, proc: subprocess.Popen[bytes]) -> bool:
+        """Has ``proc`` exited (a foreground child that stopped hands the terminal back)."""
+        fg = self.foreground.get(proc.pid)
+        if fg is None:
+            return proc.poll() is not None
+        try:
+            pid, status = os.waitpid(proc.pid, os.WNOHANG | os.WUNTRACED)
+        except ChildProcessError:
+            pid, status = proc.pid, 9  # reaped elsewhere: report it as killed
+        if pid == 0:
+            return False
+        if os.WIFSTOPPED(status):  # Ctrl-Z: the job stops as a whole, as in a shell
+            fg.stopped = True
+            give_terminal(fg.tty, fg.home)
+            with contextlib.suppress(OSError):
+                os.killpg(fg.home, signal.SIGTSTP)
+            return False
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        with contextlib.suppress(OSError):
+            if os.tcgetpgrp(fg.tty) == proc.pid:
+                give_terminal(fg.tty, fg.home)
+        _close(fg.tty)
+        del self.foreground[proc.pid]
+        return True
+
+    def _resume(self) -> None:
+        """The supervisor was continued: so is each stopped foreground child, with the
+        terminal if the supervisor has it (``fg``), without it otherwise (``bg``)."""
+        for pid, fg in self.foreground.items():
+            if not fg.stopped:
+                continue
+            fg.stopped = False
+            with contextlib.suppress(OSError):
+                if os.tcgetpgrp(fg.tty) == fg.home:
+                    give_terminal(fg.tty, pid)
+                os.killpg(pid, signal.SIGCONT)
 
     def terminate(self, *_args: object) -> None:
         """The supervisor is gone: no child may outlive it."""

@@ -55,6 +55,8 @@ class Launch:
     ``yanex run``), or None for an empty stdin. ``python`` says ``argv`` is
     ``[python, "-u", script, *args]``, which the pool path may prepare ahead of need;
     ``ahead`` is how many more launches like this one the caller will ask for soon.
+    ``foreground``: ``stdin`` is the terminal we are the foreground of; the child takes it
+    over while it runs (see ``_spawnd``).
     """
 
     argv: list[str]
@@ -64,6 +66,7 @@ class Launch:
     stdin: int | None = None
     python: bool = False
     ahead: int = 0
+    foreground: bool = False
 
     def key(self) -> str:
         """What a prepared interpreter must share with this launch to serve it."""
@@ -72,11 +75,18 @@ class Launch:
             st = os.fstat(self.stdin)
             stdin = [st.st_dev, st.st_ino, st.st_rdev]
         env = sorted((k, v) for k, v in self.env.items() if not k.startswith(ENV_PREFIX))
-        blob = json.dumps([self.argv, env, self.cwd, self.umask, stdin])
+        blob = json.dumps([self.argv, env, self.cwd, self.umask, stdin, self.foreground])
         return hashlib.sha256(blob.encode()).hexdigest()
 
     def fields(self) -> dict[str, Any]:
-        return {"argv": self.argv, "env": self.env, "cwd": self.cwd, "umask": self.umask}
+        return {
+            "argv": self.argv,
+            "env": self.env,
+            "cwd": self.cwd,
+            "umask": self.umask,
+            "foreground": self.foreground,
+            "home": os.getpgrp(),
+        }
 
 
 def launch_path() -> str:
@@ -164,7 +174,9 @@ def _start() -> dict[str, Any]:
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        start_new_session=True,
+        # our session (a foreground child must be in the terminal's), not our process group
+        # (the terminal's Ctrl-C and Ctrl-Z are not for the spawner)
+        process_group=0,
     )
     theirs.close()
     return {"owner": os.getpid(), "control": ours, "proc": proc}
@@ -240,6 +252,13 @@ def drop(launch: Launch) -> None:
     if launch.python and _state.get("owner") == os.getpid():
         with contextlib.suppress(OSError):
             _send({"op": "drop", "key": launch.key()}, [])
+
+
+def resume() -> None:
+    """We were continued after a stop (``fg``/``bg``): so are our stopped foreground children."""
+    if _state.get("owner") == os.getpid():
+        with contextlib.suppress(OSError):
+            _send({"op": "resume"}, [])
 
 
 async def spawn(launch: Launch) -> tuple[Child, int, int]:

@@ -62,7 +62,9 @@ class FileSink:
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        # never through a link a script planted in its artifacts (it could point anywhere)
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+        self._fd = os.open(path, flags, 0o644)
         self.bytes = 0
         self.lines = 0
         self._ends_nl = True
@@ -166,6 +168,7 @@ class Outcome:
     stderr_tail: str = ""
     signals_sent: list[str] = field(default_factory=list)
     via: str = ""  # the launch path that started it: "pool" or "exec"
+    foreground: bool = False  # it held the terminal: Ctrl-C went to it, not to us
 
 
 async def _pump(fd: int, sinks: Sequence[Sink]) -> None:
@@ -201,14 +204,30 @@ class Caller:
     def launch(
         self, argv: list[str], env: dict[str, str] | None = None, *, stdin: bool = False
     ) -> Launch:
-        """A launch of ``argv`` as this caller; ``stdin=True`` passes our own stdin on."""
+        """A launch of ``argv`` as this caller; ``stdin=True`` passes our own stdin on (and,
+        if it is the terminal we are the foreground of, the terminal too)."""
+        fd = own_stdin() if stdin else None
         return Launch(
             argv=argv,
             env=dict(self.env if env is None else env),
             cwd=self.cwd,
             umask=self.umask,
-            stdin=own_stdin() if stdin else None,
+            stdin=fd,
+            foreground=fd is not None and in_foreground(fd),
         )
+
+
+def in_foreground(fd: int) -> bool:
+    """``fd`` is a terminal whose foreground process group is ours."""
+    try:
+        return os.isatty(fd) and os.tcgetpgrp(fd) == os.getpgrp()
+    except OSError:
+        return False
+
+
+def resume_foreground() -> None:
+    """Call when continued (SIGCONT): stopped foreground children continue too."""
+    _spawner.resume()
 
 
 def own_stdin() -> int | None:
@@ -277,7 +296,9 @@ async def supervise(
     launch.env[_context.ENV_SUPERVISOR_PID] = str(os.getpid())
     started = time.monotonic()
     child, out_fd, err_fd = await _spawner.spawn(launch)
-    outcome = Outcome(returncode=None, duration=0.0, pid=child.pid, via=child.via)
+    outcome = Outcome(
+        returncode=None, duration=0.0, pid=child.pid, via=child.via, foreground=launch.foreground
+    )
     try:
         if on_start is not None:
             maybe = on_start(child.pid)

@@ -274,6 +274,8 @@ async def _run(
         caller=caller,
         expected=expected,
     )
+    if expected is not None and expected.foreground:  # `fg` after Ctrl-Z: the script too
+        signal.signal(signal.SIGCONT, lambda *_: _supervise.resume_foreground())
     stop_scan, scan_done = threading.Event(), anyio.Event()
     try:
         async with anyio.create_task_group() as tg:
@@ -288,6 +290,8 @@ async def _run(
     _run_view.summary(run, interrupted=signum is not None)
     if signum is not None:
         return 128 + signum
+    if expected is not None and expected.foreground and run.count("cancelled"):
+        return 128 + signal.SIGINT  # Ctrl-C reached the script itself, as under python
     return 0 if run.ok else _console.EXIT_ERROR
 
 

@@ -147,6 +147,8 @@ def _final(
     code = outcome.returncode
     if code == 0:
         return Status.COMPLETED, None
+    if outcome.foreground and code == -signal.SIGINT:
+        return Status.CANCELLED, "interrupted from the terminal (Ctrl-C)"
     if code is not None and code < 0:
         name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else -code
         reason = f"Script killed by signal {name}"

@@ -383,7 +383,7 @@ class Run:
         script = job.script_arg if job.script_arg is not None else str(job.script)
         launch = child.script_launch(self.caller, script, job.script_args)
         if self.expected is not None and launch.argv == self.expected.argv:
-            launch.stdin = self.expected.stdin
+            launch.stdin, launch.foreground = self.expected.stdin, self.expected.foreground
         return launch
 
     async def _worker(self, jobs: Iterator[Callable[[], Job]]) -> None:
