@@ -124,6 +124,15 @@ for step in plan:
                 os.environ[key] = value
     elif kind == "umask":
         os.umask(step[1])
+    elif kind == "write":
+        with open(step[1], "w") as f:
+            f.write(step[2])
+    elif kind == "nofile":
+        import resource
+        resource.setrlimit(resource.RLIMIT_NOFILE,
+                           (step[1], resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+    elif kind == "nice":
+        os.nice(step[1])
     elif mode == "python":
         run_python(step[1])
     else:
@@ -542,7 +551,8 @@ class Case:
         umask: int = -1,
     ) -> list[Run]:
         """Run ``plan`` in a python driver: steps ``["chdir", dir]``, ``["setenv", {k: v}]``,
-        ``["umask", m]``, ``["run", [[script, args], ...], parallel]``. ``mode`` "python"
+        ``["umask", m]``, ``["write", path, text]``, ``["nofile", soft limit]``, ``["nice",
+        increment]``, ``["run", [[script, args], ...], parallel]``. ``mode`` "python"
         starts each script with ``python -u`` (the reference); otherwise with the yanex API
         of that name. One Run per script started, in call order."""
         self.reset()

@@ -40,6 +40,9 @@ ENVIRONMENT = with_dump(
         "int_max_str_digits": sys.flags.int_max_str_digits,
         "dont_write_bytecode": sys.dont_write_bytecode,
         "dev_mode": sys.flags.dev_mode,
+        "hash": hash("x") if "PYTHONHASHSEED" in os.environ else "random",
+        "nofile": __import__("resource").getrlimit(__import__("resource").RLIMIT_NOFILE),
+        "nice": os.nice(0),
         "faulthandler": __import__("faulthandler").is_enabled(),
     }
     print("é ü", os.environ.get("STAGE"))
@@ -190,7 +193,8 @@ def test_driver_chdir_between_calls(case: Case, mode: str) -> None:
 @pytest.mark.parametrize("mode", API_MODES)
 def test_driver_environment_and_umask_between_calls(case: Case, mode: str) -> None:
     """Between two calls the driver changes os.environ (a variable set, one removed, the
-    locale, LD_LIBRARY_PATH) and its umask: each call sees the state of its moment."""
+    locale, LD_LIBRARY_PATH, the hash seed, the stdio encoding) and its umask: each call
+    sees the state of its moment."""
     case.write("s.py", ENVIRONMENT)
     case.write("lib/libdifftest.so", _libm())
     env = base_env(DROPPED="present at the first call")
@@ -199,7 +203,8 @@ def test_driver_environment_and_umask_between_calls(case: Case, mode: str) -> No
         ["umask", 0o022],
         ["run", [["s.py", []]], None],
         ["setenv", {"STAGE": "two", "DROPPED": None, "LC_ALL": "C", "LANG": "C",
-                    "LD_LIBRARY_PATH": str(case.path("lib")), "ADDED": "later"}],
+                    "LD_LIBRARY_PATH": str(case.path("lib")), "ADDED": "later",
+                    "PYTHONHASHSEED": "7", "PYTHONIOENCODING": "latin-1"}],
         ["umask", 0o077],
         ["run", [["s.py", []]], None],
     ]  # fmt: skip
@@ -211,7 +216,46 @@ def test_driver_environment_and_umask_between_calls(case: Case, mode: str) -> No
     got = case.drive(plan, mode, env=env)
     assert len(got) == 2, [g.label for g in got]
     for ref, run in zip(refs, got, strict=True):
-        assert_same(ref, run, outputs=True)
+        assert_same(ref, run)
+
+
+@pytest.mark.parametrize("mode", API_MODES)
+def test_driver_limits_and_niceness_between_calls(case: Case, mode: str) -> None:
+    """Between two calls the driver lowers its open-file limit and raises its niceness
+    (inherited by any process it starts): the second call's script has them too."""
+    case.write("s.py", ENVIRONMENT)
+    plan = [
+        ["setenv", {"STAGE": "one"}],
+        ["run", [["s.py", []]], None],
+        ["setenv", {"STAGE": "two"}],
+        ["nofile", 200],
+        ["nice", 2],
+        ["run", [["s.py", []]], None],
+    ]
+    refs = case.drive(plan, "python")
+    assert refs[0].obs["obs-two.json"]["nofile"][0] == 200
+    got = case.drive(plan, mode)
+    assert len(got) == 2, [g.label for g in got]
+    for ref, run in zip(refs, got, strict=True):
+        assert_same(ref, run)
+
+
+@pytest.mark.parametrize("mode", API_MODES)
+def test_driver_script_edited_between_calls(case: Case, mode: str) -> None:
+    """The driver rewrites ``s.py`` between two calls (as after an edit in an editor): the
+    second call runs the new text."""
+    case.write("s.py", "print('version one')\n")
+    plan = [
+        ["run", [["s.py", []]], None],
+        ["write", "s.py", "import sys\nprint('version two', sys.argv[1:])\n"],
+        ["run", [["s.py", ["arg"]]], None],
+    ]
+    refs = case.drive(plan, "python")
+    assert [r.stdout for r in refs] == [b"version one\n", b"version two ['arg']\n"]
+    got = case.drive(plan, mode)
+    assert len(got) == 2, [g.label for g in got]
+    for ref, run in zip(refs, got, strict=True):
+        assert_same(ref, run)
 
 
 def test_pythonpath_and_sitecustomize_of_the_caller(case: Case) -> None:
