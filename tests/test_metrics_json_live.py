@@ -262,3 +262,34 @@ def test_resumed_published_experiment_keeps_its_steps(store_dir: Path) -> None:
         yanex.log_metrics({"acc": 0.9}, step=0)
         assert next(e for e in _file(exp_dir) if e.get("step") == 0)["acc"] == 0.9
     assert _file(exp_dir) == _from_log(exp_dir)
+
+
+ABANDONED = """
+import os, signal, yanex
+from pathlib import Path
+with yanex.create_experiment(Path("gone.py"), name="gone") as exp:
+    print(exp.experiment_id, flush=True)
+    for i in range(40):
+        yanex.log_metrics({"v": i, "pad": "x" * 3000})
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_dead_run_marked_failed_gets_a_whole_metrics_json(work_dir: Path, store_dir: Path) -> None:
+    """A create_experiment process killed with its metrics.json torn (as a kill in the
+    middle of a multi-page write leaves it): the next `yanex list` records it failed and
+    rewrites metrics.json from the log, so a plain JSON reader sees every step."""
+    (work_dir / "gone.py").write_text(ABANDONED)
+    res = subprocess.run(
+        [sys.executable, "gone.py"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert res.returncode == -signal.SIGKILL
+    exp_dir = store_dir / res.stdout.strip()
+    path = exp_dir / layout.METRICS
+    size = path.stat().st_size
+    with open(path, "r+b") as fh:
+        fh.truncate(size - 2000)  # torn in the middle of the last entry
+    listed = run_cli("list", "-g", "-F", "json")
+    assert listed.returncode == 0, listed.stderr
+    assert [e["status"] for e in json.loads(listed.stdout)] == ["failed"]
+    assert [e["v"] for e in _file(exp_dir)] == list(range(40))

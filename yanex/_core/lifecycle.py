@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from pathlib import Path
@@ -167,6 +168,10 @@ def mark_stale_failed(exp_dir: Path) -> bool:
     """
     if not is_stale(store.read_metadata(exp_dir)):
         return False
+    # as at any end, metrics.json made whole, even if its writer died in the middle of a
+    # write (on a read-only store readers still replay the log)
+    with contextlib.suppress(OSError):
+        store.compact_metrics(exp_dir)
     with store.editing_metadata(exp_dir) as meta:
         if not is_stale(meta):
             return False
