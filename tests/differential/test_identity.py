@@ -3,6 +3,8 @@ warnings, flags, stdio, signal dispositions, open files."""
 
 from __future__ import annotations
 
+import signal
+
 import pytest
 
 from tests.differential.harness import DUMP, Case, Run, base_env, check, with_dump
@@ -214,12 +216,28 @@ def test_flags_stdio_and_interpreter_state(case: Case, plain: bool) -> None:
     check(case, FLAGS, env=env, expect=expect)
 
 
-def test_signal_dispositions_mask_and_open_files(case: Case) -> None:
-    """The script starts with python's signal handlers, an empty blocked-signal mask, the
-    file descriptors python has (0, 1, 2 only) and the caller's resource limits."""
+IGNORED_BY_CALLER = {
+    "default": (),
+    "nohup": (signal.SIGHUP,),  # nohup yanex run s.py
+    "background": (signal.SIGINT, signal.SIGQUIT),  # a job started with & by a script
+}
+
+
+@pytest.mark.parametrize("caller", list(IGNORED_BY_CALLER))
+def test_signal_dispositions_mask_and_open_files(case: Case, caller: str) -> None:
+    """The script starts with python's signal handlers (and the signals its caller ignores
+    still ignored, as exec keeps them), an empty blocked-signal mask, the file descriptors
+    python has (0, 1, 2 only) and the caller's resource limits."""
+    ignored = IGNORED_BY_CALLER[caller]
+
+    def ignore() -> None:
+        for signum in ignored:
+            signal.signal(signum, signal.SIG_IGN)
 
     def expect(ref: Run) -> None:
         assert ref.obs["obs.json"]["fds"] == ["0", "1", "2"]
+        handlers = ref.obs["obs.json"]["handlers"]
+        assert all(handlers[s.name] == "<Handlers.SIG_IGN: 1>" for s in ignored), handlers
 
     check(
         case,
@@ -240,6 +258,7 @@ def test_signal_dispositions_mask_and_open_files(case: Case) -> None:
         }
         """),
         expect=expect,
+        preexec_fn=ignore,
     )
 
 
