@@ -28,7 +28,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _common import ours_bin, published_bin, save
+from _common import published_bin, save
 
 SIZE = 20_000_000
 SPECS = 32
@@ -147,6 +147,7 @@ def bench_batch(pythons: dict[str, Path], repo: Path, root: Path, repeat: int) -
                 runs[name].append(_run(python, BATCH, args, repo, root / f"store-{name}"))
         res = out[script] = {name: round(_median(r, "wall"), 3) for name, r in runs.items()}
         res["ratio"] = round(res["ours"] / res["published"], 3)
+        res["exec_ratio"] = round(res["ours-exec"] / res["published"], 3)
         print(f"run_multiple {SPECS}x {script} parallel=2: {res}")
     return out
 
@@ -162,12 +163,13 @@ def bench_script(pythons: dict[str, Path], repo: Path, root: Path, repeat: int) 
             res[mode] = {"wall": round(_median(runs, "wall"), 4),
                          "true": round(_median(runs, "true"), 4)}  # fmt: skip
         for mode in ("stream", "quiet"):
-            timed: dict[str, list[dict[str, float]]] = {name: [] for name in pythons}
+            script_pythons = {k: v for k, v in pythons.items() if k != "ours-exec"}
+            timed: dict[str, list[dict[str, float]]] = {name: [] for name in script_pythons}
             for _ in range(repeat):
-                for name, python in pythons.items():
+                for name, python in script_pythons.items():
                     store = root / f"store-{name}"
                     timed[name].append(_run(python, SCRIPT, [mode, big], repo, store))
-            for name in pythons:
+            for name in script_pythons:
                 res[f"{name}-{mode}"] = _script_figures(timed[name], res["baseline-cat"])
                 print(f"execute_bash_script {shape} {mode:6} {name}: {res[f'{name}-{mode}']}")
     return out
@@ -194,7 +196,17 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    pythons = {"ours": ours_bin() / "python", "published": published_bin() / "python"}
+    from bench_run import exec_path_bin, ours_installed  # a plain (non-editable) copy of ours
+
+    ours = ours_installed()
+    exec_python = exec_path_bin(ours) / "python"
+    exec_python.write_text(f'#!/bin/sh\nYANEX_LAUNCH_PATH=exec exec {ours / "python"} "$@"\n')
+    exec_python.chmod(0o755)
+    pythons = {
+        "ours": ours / "python",
+        "ours-exec": exec_python,
+        "published": published_bin() / "python",
+    }
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         repo = _repo(root)

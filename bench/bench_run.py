@@ -162,7 +162,7 @@ def sweeps(bins: dict[str, Path], root: Path, quick: bool) -> dict[str, dict[str
             wall, peak32 = sweep(bin_dir, root, 32, name)
             walls.append(wall)
         out[name] = {"sweep32_s": statistics.median(walls), "rss32_mib": peak32 / 1024}
-        if not (quick and name == "published"):
+        if name == "ours" or (name == "published" and not quick):
             wall, peak500 = sweep(bin_dir, root, 500, name)
             out[name].update(sweep500_s=wall, rss500_mib=peak500 / 1024)
     return out
@@ -178,8 +178,20 @@ def spew(bins: dict[str, Path], root: Path) -> dict[str, dict[str, float]]:
     return out
 
 
+def exec_path_bin(ours: Path) -> Path:
+    """A bin/ whose `yanex` is ours forced onto the exec launch path (a fresh `python -u`
+    per experiment, nothing prepared ahead): the cost of the pool path's absence."""
+    bin_dir = ours.parent / "bin-exec"
+    bin_dir.mkdir(exist_ok=True)
+    wrapper = bin_dir / "yanex"
+    wrapper.write_text(f'#!/bin/sh\nYANEX_LAUNCH_PATH=exec exec {ours / "yanex"} "$@"\n')
+    wrapper.chmod(0o755)
+    return bin_dir
+
+
 def main() -> None:
-    bins = {"ours": ours_installed(), "published": published_bin()}
+    ours = ours_installed()
+    bins = {"ours": ours, "ours-exec": exec_path_bin(ours), "published": published_bin()}
     quick = bool(os.environ.get("BENCH_QUICK"))
     root = workspace()
     try:
@@ -201,7 +213,7 @@ def measure_all(bins: dict[str, Path], root: Path, quick: bool) -> None:
     dirty_noop = noop_wall(bins, dirty, repeat=5)
     dirty_sweep = {name: sweep(b, dirty, 32, name)[0] for name, b in bins.items()}
     print(f"dirty tree: noop {dirty_noop}, sweep32 {dirty_sweep}", flush=True)
-    spew_figures = spew(bins, root)
+    spew_figures = spew({k: v for k, v in bins.items() if k != "ours-exec"}, root)
     ours, published = sweep_figures["ours"], sweep_figures["published"]
     data: dict[str, object] = {
         "noop_wall_s": noop,
@@ -221,8 +233,13 @@ def measure_all(bins: dict[str, Path], root: Path, quick: bool) -> None:
             "sweep32_s": dirty_sweep,
             "sweep32_ratio": dirty_sweep["ours"] / dirty_sweep["published"],
         },
-        "targets": {
-            "noop_ratio<=1/3": noop["ours"] / noop["published"] <= 1 / 3,
+        "exec_path": {  # every experiment a fresh `python -u` started when it starts
+            "noop_ratio": noop["ours-exec"] / noop["published"],
+            "sweep32_ratio": sweep_figures["ours-exec"]["sweep32_s"] / published["sweep32_s"],
+            "tracked_sweep32_ratio": tracked_sweep["ours-exec"] / tracked_sweep["published"],
+        },
+        "targets": {  # issue 8: at most 0.4 and 1/3 of the published yanex, same run
+            "noop_ratio<=0.4": noop["ours"] / noop["published"] <= 0.4,
             "sweep32_ratio<=1/3": ours["sweep32_s"] / published["sweep32_s"] <= 1 / 3,
             "rss500_flat(<=1.1x rss32)": ours["rss500_mib"] <= 1.1 * ours["rss32_mib"],
             "200mb_captured": abs(spew_figures["ours"]["captured_mib"] - 200) < 1e-6,
