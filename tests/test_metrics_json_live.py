@@ -293,3 +293,48 @@ def test_dead_run_marked_failed_gets_a_whole_metrics_json(work_dir: Path, store_
     assert listed.returncode == 0, listed.stderr
     assert [e["status"] for e in json.loads(listed.stdout)] == ["failed"]
     assert [e["v"] for e in _file(exp_dir)] == list(range(40))
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A 1 MiB tmpfs as the store (needs root and mount rights; skipped elsewhere)."""
+    mount_point = tmp_path / "disk"
+    mount_point.mkdir()
+    res = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount_point)],
+        capture_output=True,
+        check=False,
+    )
+    if res.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {res.stderr.decode().strip()}")
+    monkeypatch.setenv("YANEX_EXPERIMENTS_DIR", str(mount_point / "store"))
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def test_full_disk_metrics_json_never_hides_a_stored_step(small_disk: Path) -> None:
+    """Logging until the disk is full: every call that returned is read back (from
+    metrics.json, or from the log while metrics.json could not grow); once there is room
+    again, metrics.json is rebuilt (by a call a second later at the latest, or at the end)."""
+    exp = yanex.create_experiment(Path("big.py"), name="big")
+    exp_dir = exp.experiment_dir
+    returned = 0
+    with exp:
+        with open(small_disk / "filler", "wb") as fh:
+            st = os.statvfs(small_disk)
+            fh.write(b"\0" * max(0, st.f_bavail * st.f_frsize - 48 * 1024))
+        with pytest.raises(OSError):
+            while True:
+                yanex.log_metrics({"i": returned, "pad": "y" * 300})
+                returned += 1
+                got = [e["i"] for e in yr.get_experiment(exp.experiment_id).get_metrics()]
+                assert got == list(range(returned))
+        assert returned > 0
+        (small_disk / "filler").unlink()
+        yanex.log_metrics({"i": returned})
+        got = [e["i"] for e in yr.get_experiment(exp.experiment_id).get_metrics()]
+        assert got == list(range(returned + 1))
+    assert [e["i"] for e in _file(exp_dir)] == list(range(returned + 1))
+    assert _file(exp_dir) == _from_log(exp_dir)
