@@ -286,3 +286,24 @@ def test_pythonpath_and_sitecustomize_of_the_caller(case: Case) -> None:
         env=env,
         expect=expect,
     )
+
+
+@pytest.mark.parametrize("mode", ["run_multiple", "aio_run_multiple"])
+def test_burst_of_specs_with_their_own_scripts_and_args(case: Case, mode: str) -> None:
+    """Five specs in one call, two scripts alternating, each with its own arguments, two at
+    a time: each experiment runs its own script with its own argv."""
+    body = """
+        import os, sys
+        OBS_FILE = "obs-" + sys.argv[1] + ".json"
+        obs = {"argv": sys.argv, "file": __file__, "tag": "{tag}"}
+        print("{tag}", sys.argv[1:])
+        """
+    case.write("a.py", with_dump(body.replace("{tag}", "a")))
+    case.write("b.py", with_dump(body.replace("{tag}", "b")))
+    specs = [["a.py" if i % 2 == 0 else "b.py", [str(i), f"-x={i}"]] for i in range(5)]
+    refs = case.drive([["run", specs, None]], "python")
+    assert refs[3].stdout == b"b ['3', '-x=3']\n"
+    got = case.drive([["run", specs, 2]], mode)
+    assert len(got) == 5, [g.label for g in got]
+    for ref, run in zip(refs, got, strict=True):
+        assert_same(ref, run)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
-from tests.differential.harness import Case, Run, check
+from tests.differential.harness import Case, Run, assert_same, check, snapshot, wait_for
 
 
 @pytest.mark.parametrize("via", ["cli", "run_multiple"])
@@ -175,3 +176,34 @@ def test_segfault_without_faulthandler(case: Case) -> None:
         assert (ref.returncode, ref.stderr) == (-11, b"")
 
     check(case, "import ctypes\nprint('crash')\nctypes.string_at(0)\n", expect=expect)
+
+
+def test_syntax_error_in_the_script(case: Case) -> None:
+    """A script that does not compile: python's SyntaxError report, exit status 1."""
+
+    def expect(ref: Run) -> None:
+        assert ref.returncode == 1 and ref.stderr.endswith(b"SyntaxError: invalid syntax\n")
+
+    check(case, "print('fine')\ndef broken(:\n    pass\n", expect=expect)
+
+
+def test_background_process_outlives_the_script(case: Case) -> None:
+    """A process the script starts in the background (its own stdio on /dev/null) keeps
+    running after the script ends, as it does after ``python -u``, and finishes its work."""
+    case.write(
+        "s.py",
+        "import subprocess\n"
+        "subprocess.Popen(['sh', '-c', 'sleep 0.5; echo finished > bg.txt'],\n"
+        "                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,\n"
+        "                 stderr=subprocess.DEVNULL)\n"
+        "print('script done')\n",
+    )
+    ref = case.python("s.py")
+    assert wait_for(case.path("bg.txt").exists, 10), "the reference's background job"
+    time.sleep(0.1)  # let it close the file
+    ref.files, ref.obs = snapshot(case.sandbox)
+    got = case.run("cli", "s.py")
+    wait_for(case.path("bg.txt").exists, 3)  # about 0.5 s when it survives
+    time.sleep(0.1)
+    got.files, got.obs = snapshot(case.sandbox)
+    assert_same(ref, got)

@@ -7,7 +7,7 @@ import signal
 
 import pytest
 
-from tests.differential.harness import DUMP, Case, Run, base_env, check, with_dump
+from tests.differential.harness import DUMP, Case, Run, assert_same, base_env, check, with_dump
 
 IDENTITY = (
     """
@@ -309,3 +309,16 @@ def test_grandchild_shares_stdout_and_stderr(case: Case) -> None:
         """,
         expect=expect,
     )
+
+
+def test_source_encoding_cookie(case: Case) -> None:
+    """A script saved in Latin-1 with a coding declaration is decoded by it."""
+    source = "# -*- coding: latin-1 -*-\nword = 'caf\u00e9'\nprint(ascii(word), len(word))\n"
+
+    def expect(ref: Run) -> None:
+        assert ref.stdout == b"'caf\\xe9' 4\n"
+
+    case.write("s.py", source.encode("latin-1"))
+    ref = case.python("s.py")
+    expect(ref)
+    assert_same(ref, case.run("cli", "s.py"))
