@@ -20,14 +20,8 @@ killed before this process exits. It sets no signal to SIG_IGN and blocks none, 
 children inherit both; it runs in a process group of its own, so the terminal's Ctrl-C
 never reaches it.
 
-A foreground launch (a single ``yanex run`` whose stdin is its terminal, as ``python`` in
-a terminal would be) does what a shell does for a job: the child gets its own process group
-in the terminal's session and the terminal's foreground, so Ctrl-C, Ctrl-Z, ``/dev/tty``
-and ``tcgetpgrp`` reach and concern the script as they would under ``python``. When the
-child stops (Ctrl-Z), the terminal goes back to the supervisor's group, which is stopped
-too, so the shell sees its job stopped; when the supervisor is continued (``fg``), it says
-``resume`` and the child gets the terminal back (if the supervisor has it) and SIGCONT.
-When the child ends, the terminal goes back to the supervisor.
+A foreground launch (a single ``yanex run`` whose stdin is its terminal) gets the terminal
+as a shell's job would: see ``_jobctl``.
 
 Wire format: each request is a header (body length, number of descriptors, sent with the
 descriptors attached) and a JSON body. Replies on the status socket are JSON lines: first
@@ -49,7 +43,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from yanex import _platform, _warm
+from yanex import _jobctl, _platform, _warm
 
 HEADER = struct.Struct("!II")  # body length, descriptors attached
 MAX_FDS = 4
@@ -64,15 +58,6 @@ class Prepared:
     control: int  # write end of the release pipe
     out_r: int
     err_r: int
-
-
-@dataclass
-class Foreground:
-    """A child that holds the terminal ``tty`` for the supervisor's process group ``home``."""
-
-    tty: int
-    home: int
-    stopped: bool = False
 
 
 def base_env(env: dict[str, str]) -> dict[str, str]:
@@ -119,7 +104,7 @@ def start(
             umask=umask,
             start_new_session=not foreground,
             process_group=0 if foreground else None,
-            preexec_fn=_take_terminal if take_terminal else None,  # noqa: PLW1509  we have no threads
+            preexec_fn=_jobctl.take_terminal if take_terminal else None,  # noqa: PLW1509  we have no threads
             pass_fds=pass_fds,
         )
     except BaseException:
@@ -128,25 +113,6 @@ def start(
     finally:
         _close(out_w, err_w)
     return proc, out_r, err_r
-
-
-def give_terminal(tty: int, pgrp: int) -> bool:
-    """Make ``pgrp`` the foreground of the terminal ``tty``, as a shell does (SIGTTOU, which a
-    background caller would get, is held back meanwhile; never ignored: children inherit
-    that)."""
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTTOU})
-    try:
-        os.tcsetpgrp(tty, pgrp)
-    except OSError:
-        return False
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
-    return True
-
-
-def _take_terminal() -> None:
-    """In a foreground child, before it runs: the terminal on its stdin is now its own."""
-    give_terminal(0, os.getpgrp())
 
 
 def prepare(request: dict[str, Any], stdin: int | None) -> Prepared:
@@ -198,7 +164,7 @@ class Server:
         self.control = control
         self.children: dict[int, tuple[subprocess.Popen[bytes], socket.socket]] = {}
         self.prepared: dict[str, list[Prepared]] = {}
-        self.foreground: dict[int, Foreground] = {}
+        self.foreground: dict[int, _jobctl.Foreground] = {}
         self.wake_r, wake_w = os.pipe()
         os.set_blocking(self.wake_r, False)
         os.set_blocking(wake_w, False)
@@ -291,7 +257,7 @@ class Server:
         proc, out_r, err_r = started
         self.children[proc.pid] = (proc, status)
         if tty is not None:
-            self.foreground[proc.pid] = Foreground(os.dup(tty), int(request["home"]))
+            self.foreground[proc.pid] = _jobctl.Foreground(os.dup(tty), int(request["home"]))
         reply = json.dumps({"pid": proc.pid, "via": via}).encode() + b"\n"
         with contextlib.suppress(OSError):
             socket.send_fds(status, [reply], [out_r, err_r])
@@ -309,7 +275,7 @@ class Server:
         while pool:
             prepared = pool.pop(0)
             if tty is not None:
-                give_terminal(tty, prepared.proc.pid)
+                _jobctl.give_terminal(tty, prepared.proc.pid)
             if release(prepared, env):
                 return prepared.proc, prepared.out_r, prepared.err_r
             self._discard(prepared)
@@ -342,37 +308,14 @@ class Server:
         fg = self.foreground.get(proc.pid)
         if fg is None:
             return proc.poll() is not None
-        try:
-            pid, status = os.waitpid(proc.pid, os.WNOHANG | os.WUNTRACED)
-        except ChildProcessError:
-            pid, status = proc.pid, 9  # reaped elsewhere: report it as killed
-        if pid == 0:
+        if not _jobctl.ended(fg, proc):
             return False
-        if os.WIFSTOPPED(status):  # Ctrl-Z: the job stops as a whole, as in a shell
-            fg.stopped = True
-            give_terminal(fg.tty, fg.home)
-            with contextlib.suppress(OSError):
-                os.killpg(fg.home, signal.SIGTSTP)
-            return False
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        with contextlib.suppress(OSError):
-            if os.tcgetpgrp(fg.tty) == proc.pid:
-                give_terminal(fg.tty, fg.home)
-        _close(fg.tty)
         del self.foreground[proc.pid]
         return True
 
     def _resume(self) -> None:
-        """The supervisor was continued: so is each stopped foreground child, with the
-        terminal if the supervisor has it (``fg``), without it otherwise (``bg``)."""
-        for pid, fg in self.foreground.items():
-            if not fg.stopped:
-                continue
-            fg.stopped = False
-            with contextlib.suppress(OSError):
-                if os.tcgetpgrp(fg.tty) == fg.home:
-                    give_terminal(fg.tty, pid)
-                os.killpg(pid, signal.SIGCONT)
+        """The supervisor was continued: so is each stopped foreground child."""
+        _jobctl.resume(self.foreground)
 
     def terminate(self, *_args: object) -> None:
         """The supervisor is gone: no child may outlive it."""
