@@ -94,7 +94,7 @@ def test_timeout_runs_the_sigterm_handler(case: Case) -> None:
     case.write("s.py", TIMEOUT_SCRIPT)
     ref = _reference(case, TIMEOUT_SCRIPT, signal.SIGTERM)
     start = time.monotonic()
-    proc = case.popen_cli("s.py", options=["--timeout", "1.5"], control={"YANEX_KILL_GRACE": GRACE})
+    proc = case.popen_cli("s.py", options=["--timeout", "2.5"], control={"YANEX_KILL_GRACE": GRACE})
     runs, _out, err = case.finish_cli(proc)
     assert time.monotonic() - start < 15, err
     assert len(runs) == 1
