@@ -338,3 +338,21 @@ def test_full_disk_metrics_json_never_hides_a_stored_step(small_disk: Path) -> N
         assert got == list(range(returned + 1))
     assert [e["i"] for e in _file(exp_dir)] == list(range(returned + 1))
     assert _file(exp_dir) == _from_log(exp_dir)
+
+
+def test_nested_contexts_on_one_experiment_end_with_the_whole_file() -> None:
+    """Two contexts of one process on the same experiment (the inner one joins): each
+    writer follows the other's steps, and each end leaves metrics.json equal to the log."""
+    with yanex.create_experiment(Path("t.py")) as outer:
+        exp_dir = outer.experiment_dir
+        yanex.log_metrics({"who": "outer"})
+        with yanex.create_context(outer.experiment_id):
+            yanex.log_metrics({"who": "inner"})
+            yanex.log_metrics({"again": 1}, step=0)
+        assert _file(exp_dir) == _from_log(exp_dir)
+        outer.log_metrics({"who": "outer-2"})
+        outer.log_metrics({"late": True}, step=1)
+    final = _file(exp_dir)
+    assert final == _from_log(exp_dir)
+    assert [(e["step"], e["who"]) for e in final] == [(0, "outer"), (1, "inner"), (2, "outer-2")]
+    assert final[0]["again"] == 1 and final[1]["late"] is True

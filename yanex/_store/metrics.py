@@ -349,10 +349,33 @@ class MetricsWriter:
 
     def close(self) -> None:
         with self._thread_lock:
+            if self._fd >= 0 and self._jfd >= 0:
+                with contextlib.suppress(OSError):
+                    self._remember_in_sync()
             self._close_json()
             if self._fd >= 0:
                 os.close(self._fd)
                 self._fd = -1
+
+    def _remember_in_sync(self) -> None:
+        """metrics.json is the log's replay as we leave it: make it durable and tell the
+        end-of-run compaction in this process (which then need not replay the log)."""
+        fcntl.flock(self._fd, fcntl.LOCK_EX)  # released when the descriptor is closed
+        log, js = os.fstat(self._fd), os.fstat(self._jfd)
+        if log.st_size != self._offset or not self._ends_nl:
+            return
+        if not js.st_nlink or js.st_size != self._jsize or js.st_mtime_ns < log.st_mtime_ns:
+            return
+        os.fsync(self._jfd)
+        _in_sync[str(self.exp_dir)] = _facts(log, js)
+
+
+# experiment dir -> (log and metrics.json facts) when this process's writer closed in sync
+_in_sync: dict[str, tuple[int, ...]] = {}
+
+
+def _facts(log: os.stat_result, js: os.stat_result) -> tuple[int, ...]:
+    return (log.st_ino, log.st_size, log.st_mtime_ns, js.st_ino, js.st_size, js.st_mtime_ns)
 
 
 def _max_step(entries: list[dict[str, Any]]) -> int:
@@ -483,6 +506,13 @@ def _current(exp_dir: Path, log_mtime: int) -> bool:
     return True
 
 
+def _untouched_since(exp_dir: Path, log: os.stat_result, known: tuple[int, ...]) -> bool:
+    try:
+        return _facts(log, (exp_dir / layout.METRICS).stat()) == known
+    except FileNotFoundError:
+        return False
+
+
 def compact_metrics(exp_dir: Path, *, wait: bool = True, fsync: bool = True) -> None:
     """Make metrics.json exactly what the log says, under the log's lock (so no append is
     missed); rewritten only when it differs. ``wait=False``: give up if a writer holds the
@@ -500,6 +530,9 @@ def compact_metrics(exp_dir: Path, *, wait: bool = True, fsync: bool = True) -> 
         st = os.fstat(fd)
         if st.st_size == 0 or (not wait and _current(exp_dir, st.st_mtime_ns)):
             return
+        known = _in_sync.pop(str(exp_dir), None)
+        if known is not None and _untouched_since(exp_dir, st, known):
+            return  # our writer left metrics.json as the log's replay, and nobody wrote since
         with _no_gc():
             body = render(replay(_decode_log(os.pread(fd, st.st_size, 0))))
         path = exp_dir / layout.METRICS
