@@ -1,14 +1,21 @@
-"""Fixtures of the differential suite: every test runs once per launch path."""
+"""Fixtures of the differential suite: every test runs once per launch path.
+
+``DIFF_LAUNCH_PATHS`` (comma-separated, default ``pool,exec``) restricts the launch paths,
+e.g. for one CI job per path: ``DIFF_LAUNCH_PATHS=exec pytest tests/differential``.
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from tests.differential.harness import Case
 
-LAUNCH_PATHS = ["pool", "exec"]  # values of YANEX_LAUNCH_PATH
+LAUNCH_PATHS = [  # values of YANEX_LAUNCH_PATH
+    p.strip() for p in os.environ.get("DIFF_LAUNCH_PATHS", "pool,exec").split(",") if p.strip()
+]
 
 
 @pytest.fixture(params=LAUNCH_PATHS)
