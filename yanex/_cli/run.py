@@ -23,7 +23,7 @@ import anyio
 import asyncclick as click
 
 from yanex import _supervise
-from yanex._core import child, runner
+from yanex._core import child, planning, pool, runner
 from yanex._core.sweeps import MAX_EXPERIMENTS
 from yanex.errors import ConfigError, YanexError
 
@@ -128,7 +128,7 @@ async def command(ctx: click.Context, /, **opts: Any) -> None:
     if not (request.dry_run or request.stage):
         _supervise.warm_up()  # the spawner's imports overlap with planning the run
     try:
-        plan = runner.prepare(request)
+        plan = planning.prepare(request)
         grace = _supervise.default_grace()
     except ConfigError as exc:
         _console.fail(str(exc), _console.EXIT_USAGE)
@@ -161,7 +161,7 @@ def _exit_now(code: int) -> NoReturn:
     os._exit(code)
 
 
-def _request(opts: dict[str, Any], script_args: list[str]) -> runner.Request:
+def _request(opts: dict[str, Any], script_args: list[str]) -> planning.Request:
     cli_args = {
         "script": opts["script"],
         "config": list(opts["config"]),
@@ -179,7 +179,7 @@ def _request(opts: dict[str, Any], script_args: list[str]) -> runner.Request:
         "timeout": opts["timeout"],
         "env_param": _env_param_paths(),  # run-command pins their values with -p
     }
-    return runner.Request(
+    return planning.Request(
         script=opts["script"],
         script_args=script_args,
         config_files=list(opts["config"]),
@@ -208,13 +208,13 @@ def _env_param_paths() -> list[str]:
     return sorted(n[len(prefix) :].replace("__", ".") for n in names)
 
 
-def _staged_jobs(request: runner.Request) -> list[runner.Job]:
+def _staged_jobs(request: planning.Request) -> list[runner.Job]:
     from yanex._core import staged
 
     return staged.select(request.script if request.staged else None, request.ids)
 
 
-def _dry_run(plan: runner.Plan) -> None:
+def _dry_run(plan: planning.Plan) -> None:
     import json
 
     word = "experiment" if plan.total == 1 else "experiments"
@@ -243,8 +243,8 @@ def _staged_list(created: list[tuple[str, str | None]]) -> None:
 
 
 async def _run(
-    plan: runner.Plan | None,
-    request: runner.Request,
+    plan: planning.Plan | None,
+    request: planning.Request,
     grace: float,
     git: runner.GitProbe | None,
     caller: _supervise.Caller,
@@ -258,7 +258,7 @@ async def _run(
         total, jobs = len(staged), runner.existing_jobs(staged)
     else:
         total, jobs = plan.total, runner.new_jobs(plan, git)
-    workers = runner.worker_count(request.parallel, total)
+    workers = pool.worker_count(request.parallel, total)
     view = _run_view.make_view(total, workers)
     expected = None
     if plan is not None:  # a single experiment reads our stdin, as python would

@@ -1,10 +1,8 @@
 """run_multiple and as_completed: many specs, each run as a tracked child experiment.
 
 Every spec is checked before anything runs (a bad list raises ValueError, a call inside a
-``yanex run`` experiment raises ExperimentContextError). Then ``min(parallel, len(specs))``
-worker tasks take specs from one shared iterator in list order: that keeps "sequential"
-strictly in order on every backend (trio schedules newly started tasks in no fixed order,
-so N tasks queueing on a CapacityLimiter would not) and needs no task per waiting spec.
+``yanex run`` experiment raises ExperimentContextError). Then the specs run in list order,
+at most ``parallel`` at a time, through the same worker pool as ``yanex run`` (``pool``).
 
 A spec's experiment record is created when a worker takes it, so cancelling the batch leaves
 no never-started experiments behind. A failure of one experiment, even an unexpected error
@@ -16,18 +14,18 @@ Git facts are captured once per batch: every child runs the same code.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncGenerator, Callable, Iterable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterable
 from pathlib import Path
 
 import anyio
 import anyio.to_thread
 
-from yanex import _context, _platform, _supervise
+from yanex import _context, _supervise
 from yanex._models import TERMINAL, ExperimentResult, ExperimentSpec, Status
 from yanex._store import store
 from yanex.errors import ExperimentContextError
 
-from . import child, echo, gitinfo, lifecycle
+from . import child, echo, gitinfo, lifecycle, pool
 
 OnResult = Callable[[int, ExperimentResult], None]
 
@@ -53,11 +51,11 @@ def check(
             spec.validate()
         except ValueError as exc:
             raise ValueError(f"invalid ExperimentSpec at index {index}: {exc}") from exc
-    if parallel is None:
-        return specs, 1
-    if isinstance(parallel, bool) or not isinstance(parallel, int) or parallel < 0:
+    if parallel is not None and (
+        isinstance(parallel, bool) or not isinstance(parallel, int) or parallel < 0
+    ):
         raise ValueError(f"parallel must be None, 0 (one per CPU) or a positive int: {parallel!r}")
-    return specs, min(parallel or _platform.cpu_count(), len(specs))
+    return specs, pool.worker_count(parallel, len(specs))
 
 
 def _plan(spec: ExperimentSpec) -> child.ChildPlan:
@@ -89,34 +87,35 @@ class _Batch:
     async def run(self, on_result: OnResult) -> None:
         """Run every plan; ``on_result(index, result)`` as each one finishes."""
         git = await anyio.to_thread.run_sync(gitinfo.capture)
-        jobs = iter(enumerate(self.plans))
         progress = echo.Progress(len(self.plans), verbose=self.verbose)
         interrupted = True
         for launch in self.launches[: self.workers]:
             _supervise.prepare(launch)
+
+        async def take(job: tuple[int, child.ChildPlan]) -> None:
+            await self._take(job, git, progress, on_result)
+
         try:
-            async with anyio.create_task_group() as tg:
-                for _ in range(self.workers):
-                    tg.start_soon(self._worker, jobs, git, progress, on_result)
+            await pool.run_all(enumerate(self.plans), self.workers, take)
             interrupted = False
         finally:
             progress.close(interrupted=interrupted)
             for launch in {launch.key(): launch for launch in self.launches}.values():
                 _supervise.drop(launch)
 
-    async def _worker(
+    async def _take(
         self,
-        jobs: Iterator[tuple[int, child.ChildPlan]],
+        job: tuple[int, child.ChildPlan],
         git: gitinfo.GitState,
         progress: echo.Progress,
         on_result: OnResult,
     ) -> None:
-        for index, plan in jobs:
-            if index + self.workers < len(self.launches):  # the one that starts after this
-                _supervise.prepare(self.launches[index + self.workers])
-            result = await self._run_one(plan, self.launches[index], git)
-            progress.finished(result)
-            on_result(index, result)
+        index, plan = job
+        if index + self.workers < len(self.launches):  # the one that starts after this
+            _supervise.prepare(self.launches[index + self.workers])
+        result = await self._run_one(plan, self.launches[index], git)
+        progress.finished(result)
+        on_result(index, result)
 
     async def _run_one(
         self, plan: child.ChildPlan, launch: _supervise.Launch, git: gitinfo.GitState

@@ -1,10 +1,8 @@
-"""Orchestrates ``yanex run``: validates a request, plans its experiments, stages or runs them.
+"""Runs ``yanex run``'s experiments (planned by ``planning``): stages them or runs them.
 
-``prepare()`` does every check that can fail on bad input (script, parameters, sweeps,
-config files, flag combinations) and writes nothing, so a mistake never leaves a half-made
-experiment behind. ``Run.execute()`` then runs the experiments with at most ``workers`` at a
-time. A record is created just before its experiment starts: an interrupted sweep leaves
-no "created" experiments that will never run. Each experiment is one ``child.run_child``;
+``Run.execute()`` runs the experiments with at most ``workers`` at a time (``pool``). A
+record is created just before its experiment starts: an interrupted sweep leaves no
+"created" experiments that will never run. Each experiment is one ``child.run_child``;
 its failure is a result, not an exception, and only cancellation (Ctrl-C / SIGTERM, handled
 by the CLI) leaves the worker task group, after every child has been stopped, reaped and
 recorded as cancelled.
@@ -20,7 +18,7 @@ import os
 import signal
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,64 +26,13 @@ import anyio
 import anyio.abc
 import anyio.to_thread
 
-from yanex import _platform, _supervise
+from yanex import _supervise
 from yanex._models import ExperimentResult, Status
 from yanex._store import fs, layout, store
-from yanex.errors import ConfigError, YanexError
+from yanex.errors import YanexError
 
-from . import child, depspec, gitinfo, lifecycle, params, sweeps
-
-SWEEP_TAG = "sweep"
-
-
-@dataclass
-class Request:
-    """The ``yanex run`` flags, as given."""
-
-    script: str | None = None
-    script_args: list[str] = field(default_factory=list)
-    config_files: list[str] = field(default_factory=list)
-    params: list[str] = field(default_factory=list)
-    clone_from: str | None = None
-    name: str | None = None
-    tags: list[str] = field(default_factory=list)
-    description: str | None = None
-    project: str | None = None
-    depends_on: list[str] = field(default_factory=list)
-    dry_run: bool = False
-    stage: bool = False
-    staged: bool = False
-    parallel: int | None = None
-    timeout: float | None = None
-    cli_args: dict[str, Any] = field(default_factory=dict)
-    ids: list[str] = field(default_factory=list)  # --id: staged experiments to run
-    max_experiments: int | None = None  # refuse a bigger plan (default sweeps.MAX_EXPERIMENTS)
-
-
-@dataclass
-class Plan:
-    """What ``yanex run`` will do. ``children()`` yields the experiments lazily."""
-
-    template: child.ChildPlan
-    params: dict[str, Any]
-    total: int
-    sweep: bool
-    dry_run: bool = False
-    stage: bool = False
-    deps: depspec.DependencyPlan = field(default_factory=depspec.DependencyPlan)
-
-    def children(self) -> Iterator[child.ChildPlan]:
-        for depends_on, dep_swept in self.deps.points():  # -D slot=a,b sweeps, outermost
-            base = self.template.name
-            if dep_swept:
-                label = depspec.point_label(dep_swept)
-                base = f"{base}-{label}" if base else label
-            for point, swept in sweeps.expand(self.params):
-                plan = child.ChildPlan(**{**vars(self.template), "config": point})
-                plan.tags = list(self.template.tags)
-                plan.depends_on = depends_on
-                plan.name = sweeps.point_name(base, swept) if swept else base
-                yield plan
+from . import child, gitinfo, lifecycle, pool
+from .planning import Plan
 
 
 @dataclass
@@ -101,92 +48,6 @@ class Job:
     index: int = 0  # position in the plan, for a summary in plan order
     legacy_params: dict[str, Any] | None = None  # params.yaml still to write, once started
     script_arg: str | None = None  # the script as the caller named it (default: ``script``)
-
-
-# --- validation and planning --------------------------------------------------------------
-
-
-def prepare(req: Request) -> Plan | None:
-    """Check the request and plan its experiments; None for ``--staged``. Writes nothing."""
-    _check_flags(req)
-    if req.staged or req.ids:
-        return None
-    script = _check_script(req.script)
-    resolved = params.resolve(
-        config_files=[Path(p) for p in req.config_files],
-        overrides=req.params,
-        clone_from=req.clone_from,
-    )
-    defaults = resolved.run_defaults
-    stage = req.stage or bool(defaults.get("stage", False))
-    if stage and req.parallel is not None:
-        raise ConfigError(
-            "--parallel cannot be used with --stage: stage first, then run "
-            "'yanex run --staged --parallel N'"
-        )
-    deps = depspec.plan(req.depends_on, staging=stage)  # resolved now: ids, not names
-    total = sweeps.count(resolved.params) * deps.count
-    sweeps.check_limit(total, req.max_experiments)
-    sweep = bool(sweeps.sweep_paths(resolved.params)) or deps.swept
-    tags = list(req.tags) or list(defaults.get("tag", []))
-    if sweep and SWEEP_TAG not in tags:
-        tags.append(SWEEP_TAG)
-    template = child.ChildPlan(
-        script=script,
-        script_arg=req.script,
-        script_args=list(req.script_args),
-        name=req.name if req.name is not None else defaults.get("name"),
-        tags=tags,
-        description=req.description if req.description is not None else defaults.get("description"),
-        project=req.project if req.project is not None else defaults.get("project"),
-        cli_args=dict(req.cli_args),
-    )
-    dry_run = req.dry_run or bool(defaults.get("dry_run", False))
-    return Plan(template, resolved.params, total, sweep, dry_run=dry_run, stage=stage, deps=deps)
-
-
-def _check_flags(req: Request) -> None:
-    if req.stage and req.staged:
-        raise ConfigError("--stage and --staged cannot be used together")
-    if req.parallel is not None and req.parallel < 0:
-        raise ConfigError("--parallel must be 0 (one per CPU) or a positive number")
-    if req.timeout is not None and not req.timeout > 0:
-        raise ConfigError("--timeout must be a positive number of seconds")
-    if req.ids and (req.stage or req.script):
-        raise ConfigError("--id runs a staged experiment as it is: drop the script and --stage")
-    if req.max_experiments is not None and req.max_experiments < 1:
-        raise ConfigError("--max-experiments must be a positive number")
-    if req.staged or req.ids:  # SCRIPT --staged: that script's staged experiments
-        given = [
-            flag
-            for flag, value in (
-                ("--config", req.config_files),
-                ("--param", req.params),
-                ("--clone-from", req.clone_from),
-                ("-D/--depends-on", req.depends_on),
-            )
-            if value
-        ]
-        if given:
-            flag = "--id" if req.ids else "--staged"
-            raise ConfigError(f"{flag} runs the staged experiments as they are: drop {given[0]}")
-
-
-def _check_script(script: str | None) -> Path:
-    if not script:
-        raise ConfigError("missing script: yanex run SCRIPT [ARGS]... (or yanex run --staged)")
-    path = Path(script)
-    if not path.is_file():
-        raise ConfigError(f"script not found: {script}")
-    if path.suffix != ".py":
-        raise ConfigError(f"script must be a Python file (.py): {script}")
-    return path.resolve()
-
-
-def worker_count(parallel: int | None, total: int) -> int:
-    """How many experiments run at once: 1 unless ``-j N`` (0 = one per CPU)."""
-    wanted = 1 if parallel is None else (parallel or _platform.cpu_count())
-    return max(1, min(wanted, total))
 
 
 # --- the store side -----------------------------------------------------------------------
@@ -373,8 +234,7 @@ class Run:
         try:
             async with anyio.create_task_group() as tg:
                 self._tg = tg
-                for _ in range(self.workers):
-                    tg.start_soon(self._worker, jobs)
+                await pool.run_all(jobs, self.workers, self._take)
         finally:
             if self.expected is not None:
                 _supervise.drop(self.expected)
@@ -386,12 +246,11 @@ class Run:
             launch.stdin, launch.foreground = self.expected.stdin, self.expected.foreground
         return launch
 
-    async def _worker(self, jobs: Iterator[Callable[[], Job]]) -> None:
-        for make in jobs:  # a shared iterator: each job is taken by exactly one worker
-            with anyio.CancelScope(shield=True):  # a created record must get to run_child
-                job = await anyio.to_thread.run_sync(make)
-            self.started += 1
-            await self._run_one(job)
+    async def _take(self, make: Callable[[], Job]) -> None:
+        with anyio.CancelScope(shield=True):  # a created record must get to run_child
+            job = await anyio.to_thread.run_sync(make)
+        self.started += 1
+        await self._run_one(job)
 
     async def _run_one(self, job: Job) -> None:
         self.observer.started(job)

@@ -1,0 +1,147 @@
+"""Plans ``yanex run``: checks a request and turns it into the experiments it will make.
+
+``prepare()`` does every check that can fail on bad input (script, parameters, sweeps,
+config files, dependencies, flag combinations) and writes nothing, so a mistake never
+leaves a half-made experiment behind. ``Plan.children()`` then yields the experiments one
+at a time, for ``runner`` to stage or run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from yanex.errors import ConfigError
+
+from . import child, depspec, params, sweeps
+
+SWEEP_TAG = "sweep"
+
+
+@dataclass
+class Request:
+    """The ``yanex run`` flags, as given."""
+
+    script: str | None = None
+    script_args: list[str] = field(default_factory=list)
+    config_files: list[str] = field(default_factory=list)
+    params: list[str] = field(default_factory=list)
+    clone_from: str | None = None
+    name: str | None = None
+    tags: list[str] = field(default_factory=list)
+    description: str | None = None
+    project: str | None = None
+    depends_on: list[str] = field(default_factory=list)
+    dry_run: bool = False
+    stage: bool = False
+    staged: bool = False
+    parallel: int | None = None
+    timeout: float | None = None
+    cli_args: dict[str, Any] = field(default_factory=dict)
+    ids: list[str] = field(default_factory=list)  # --id: staged experiments to run
+    max_experiments: int | None = None  # refuse a bigger plan (default sweeps.MAX_EXPERIMENTS)
+
+
+@dataclass
+class Plan:
+    """What ``yanex run`` will do. ``children()`` yields the experiments lazily."""
+
+    template: child.ChildPlan
+    params: dict[str, Any]
+    total: int
+    sweep: bool
+    dry_run: bool = False
+    stage: bool = False
+    deps: depspec.DependencyPlan = field(default_factory=depspec.DependencyPlan)
+
+    def children(self) -> Iterator[child.ChildPlan]:
+        for depends_on, dep_swept in self.deps.points():  # -D slot=a,b sweeps, outermost
+            base = self.template.name
+            if dep_swept:
+                label = depspec.point_label(dep_swept)
+                base = f"{base}-{label}" if base else label
+            for point, swept in sweeps.expand(self.params):
+                plan = child.ChildPlan(**{**vars(self.template), "config": point})
+                plan.tags = list(self.template.tags)
+                plan.depends_on = depends_on
+                plan.name = sweeps.point_name(base, swept) if swept else base
+                yield plan
+
+
+def prepare(req: Request) -> Plan | None:
+    """Check the request and plan its experiments; None for ``--staged``. Writes nothing."""
+    _check_flags(req)
+    if req.staged or req.ids:
+        return None
+    script = _check_script(req.script)
+    resolved = params.resolve(
+        config_files=[Path(p) for p in req.config_files],
+        overrides=req.params,
+        clone_from=req.clone_from,
+    )
+    defaults = resolved.run_defaults
+    stage = req.stage or bool(defaults.get("stage", False))
+    if stage and req.parallel is not None:
+        raise ConfigError(
+            "--parallel cannot be used with --stage: stage first, then run "
+            "'yanex run --staged --parallel N'"
+        )
+    deps = depspec.plan(req.depends_on, staging=stage)  # resolved now: ids, not names
+    total = sweeps.count(resolved.params) * deps.count
+    sweeps.check_limit(total, req.max_experiments)
+    sweep = bool(sweeps.sweep_paths(resolved.params)) or deps.swept
+    tags = list(req.tags) or list(defaults.get("tag", []))
+    if sweep and SWEEP_TAG not in tags:
+        tags.append(SWEEP_TAG)
+    template = child.ChildPlan(
+        script=script,
+        script_arg=req.script,
+        script_args=list(req.script_args),
+        name=req.name if req.name is not None else defaults.get("name"),
+        tags=tags,
+        description=req.description if req.description is not None else defaults.get("description"),
+        project=req.project if req.project is not None else defaults.get("project"),
+        cli_args=dict(req.cli_args),
+    )
+    dry_run = req.dry_run or bool(defaults.get("dry_run", False))
+    return Plan(template, resolved.params, total, sweep, dry_run=dry_run, stage=stage, deps=deps)
+
+
+def _check_flags(req: Request) -> None:
+    if req.stage and req.staged:
+        raise ConfigError("--stage and --staged cannot be used together")
+    if req.parallel is not None and req.parallel < 0:
+        raise ConfigError("--parallel must be 0 (one per CPU) or a positive number")
+    if req.timeout is not None and not req.timeout > 0:
+        raise ConfigError("--timeout must be a positive number of seconds")
+    if req.ids and (req.stage or req.script):
+        raise ConfigError("--id runs a staged experiment as it is: drop the script and --stage")
+    if req.max_experiments is not None and req.max_experiments < 1:
+        raise ConfigError("--max-experiments must be a positive number")
+    if req.staged or req.ids:  # SCRIPT --staged: that script's staged experiments
+        given = [
+            flag
+            for flag, value in (
+                ("--config", req.config_files),
+                ("--param", req.params),
+                ("--clone-from", req.clone_from),
+                ("-D/--depends-on", req.depends_on),
+            )
+            if value
+        ]
+        if given:
+            flag = "--id" if req.ids else "--staged"
+            raise ConfigError(f"{flag} runs the staged experiments as they are: drop {given[0]}")
+
+
+def _check_script(script: str | None) -> Path:
+    if not script:
+        raise ConfigError("missing script: yanex run SCRIPT [ARGS]... (or yanex run --staged)")
+    path = Path(script)
+    if not path.is_file():
+        raise ConfigError(f"script not found: {script}")
+    if path.suffix != ".py":
+        raise ConfigError(f"script must be a Python file (.py): {script}")
+    return path.resolve()
