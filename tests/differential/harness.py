@@ -110,7 +110,8 @@ def run_yanex(runs, parallel):
 
         results = anyio.run(go)
     for result in results:
-        records.append({"id": result.experiment_id, "cwd": os.getcwd()})
+        records.append({"id": result.experiment_id, "cwd": os.getcwd(),
+                        "result": [result.status, result.error_message]})
 
 for step in plan:
     kind = step[0]
@@ -594,7 +595,10 @@ class Case:
         label = f"{mode} [{self.launch_path}]"
         runs = []
         for record in records:
-            meta = json.loads((self.store / record["id"] / "metadata.json").read_text())
+            meta_file = self.store / record["id"] / "metadata.json"
+            if not meta_file.is_file():
+                pytest.fail(f"{label}: no experiment stored for result {record}", pytrace=False)
+            meta = json.loads(meta_file.read_text())
             runs.append(self._experiment_run(meta, label, files, obs))
         return runs
 

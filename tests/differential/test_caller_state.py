@@ -40,6 +40,9 @@ ENVIRONMENT = with_dump(
         "int_max_str_digits": sys.flags.int_max_str_digits,
         "dont_write_bytecode": sys.dont_write_bytecode,
         "dev_mode": sys.flags.dev_mode,
+        "path": sys.path,
+        "tz": [__import__("time").tzname, __import__("time").timezone,
+               __import__("time").strftime("%H:%M %Z", __import__("time").localtime(0))],
         "hash": hash("x") if "PYTHONHASHSEED" in os.environ else "random",
         "nofile": __import__("resource").getrlimit(__import__("resource").RLIMIT_NOFILE),
         "nice": os.nice(0),
@@ -107,11 +110,12 @@ def test_cwd_and_script_path(case: Case, via: str, place: str) -> None:
 ENVIRONMENTS = {
     # LC_ALL=C: no locale coercion, UTF-8 mode on; a loader path; odd values
     "lc_all_c": {"LC_ALL": "C", "LANG": "C", "LD_LIBRARY_PATH": "{lib}", "STAGE": "one",
-                 "ODD": "spaces and = signs", "EMPTY": ""},
+                 "ODD": "spaces and = signs\nand a second line", "EMPTY": "",
+                 "RAW": "caf\udce9"},  # the byte 0xE9, not UTF-8
     # LANG=C alone: python coerces the locale and adds LC_CTYPE=C.UTF-8 to its own
     # environment; the script must start from the caller's (LANG=C), not from the coerced
     # environment of the yanex CLI, or it loses UTF-8 mode
-    "lang_c": {"LANG": "C", "LD_LIBRARY_PATH": "/nonexistent:{lib}"},
+    "lang_c": {"LANG": "C", "LD_LIBRARY_PATH": "/nonexistent:{lib}", "TZ": "Asia/Tokyo"},
     # start-up variables a pre-started interpreter would have to honour
     "startup": {"PYTHONUNBUFFERED": None, "PYTHONDONTWRITEBYTECODE": None,
                 "PYTHONIOENCODING": "latin-1", "LC_ALL": "C.UTF-8", "PYTHONSAFEPATH": "1",
@@ -193,8 +197,8 @@ def test_driver_chdir_between_calls(case: Case, mode: str) -> None:
 @pytest.mark.parametrize("mode", API_MODES)
 def test_driver_environment_and_umask_between_calls(case: Case, mode: str) -> None:
     """Between two calls the driver changes os.environ (a variable set, one removed, the
-    locale, LD_LIBRARY_PATH, the hash seed, the stdio encoding) and its umask: each call
-    sees the state of its moment."""
+    locale, LD_LIBRARY_PATH, the hash seed, the stdio encoding, the time zone) and its
+    umask: each call sees the state of its moment."""
     case.write("s.py", ENVIRONMENT)
     case.write("lib/libdifftest.so", _libm())
     env = base_env(DROPPED="present at the first call")
@@ -204,7 +208,7 @@ def test_driver_environment_and_umask_between_calls(case: Case, mode: str) -> No
         ["run", [["s.py", []]], None],
         ["setenv", {"STAGE": "two", "DROPPED": None, "LC_ALL": "C", "LANG": "C",
                     "LD_LIBRARY_PATH": str(case.path("lib")), "ADDED": "later",
-                    "PYTHONHASHSEED": "7", "PYTHONIOENCODING": "latin-1"}],
+                    "PYTHONHASHSEED": "7", "PYTHONIOENCODING": "latin-1", "TZ": "UTC-5"}],
         ["umask", 0o077],
         ["run", [["s.py", []]], None],
     ]  # fmt: skip

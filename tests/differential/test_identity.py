@@ -50,6 +50,31 @@ def test_identity_of_main(case: Case, via: str) -> None:
     check(case, IDENTITY, "a b", "-x", "--flag=1", "é", via=via, expect=expect)
 
 
+ODD_ARGS = {
+    "text": ["", "two\nlines", "--", "-p", "x=list(1,2)", "*", "$HOME", "\\", "é"],
+    "non-utf8": ["caf\udce9"],  # the byte 0xE9, as a shell passes it
+}
+
+
+@pytest.mark.parametrize("via", ["cli", "run_multiple"])
+@pytest.mark.parametrize("kind", list(ODD_ARGS))
+def test_unusual_arguments(case: Case, via: str, kind: str) -> None:
+    """Empty arguments, newlines, "--", option-like and shell-like text, and a non-UTF-8
+    byte reach sys.argv unchanged."""
+    args = ODD_ARGS[kind]
+
+    def expect(ref: Run) -> None:
+        assert ref.obs["obs.json"]["argv"] == ["s.py", *args]
+
+    check(
+        case,
+        with_dump("import sys\nobs = {'argv': sys.argv, 'orig_argv': sys.orig_argv}\n"),
+        *args,
+        via=via,
+        expect=expect,
+    )
+
+
 def test_getsource_and_code_locations(case: Case) -> None:
     """inspect.getsource of the script's functions and classes, their code filenames and
     line numbers, and the traceback module's view of the stack."""
