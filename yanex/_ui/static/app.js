@@ -93,6 +93,7 @@
   function show(value) {
     if (value === null || value === undefined) return "-";
     if (typeof value === "object") return JSON.stringify(value);
+    if (typeof value === "number" && !Number.isInteger(value)) return String(+value.toPrecision(6));
     return String(value);
   }
 
@@ -541,7 +542,7 @@
       const scored = data.runs.filter((r) => typeof r.last[m] === "number");
       if (!scored.length) { bestLine.textContent = "no run has a value for this metric"; return; }
       const pick = scored.reduce((a, b) => ((direction.value === "min" ? b.last[m] < a.last[m] : b.last[m] > a.last[m]) ? b : a));
-      bestLine.textContent = `best: ${label(pick)} (${m} = ${pick.last[m]})`;
+      bestLine.textContent = `best: ${label(pick)} (${m} = ${show(pick.last[m])})`;
       for (const c of table.querySelectorAll(`[data-id="${pick.id}"]`)) c.classList.add("best");
     }
     metric.addEventListener("change", best);
