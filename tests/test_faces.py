@@ -104,9 +104,13 @@ def test_async_face_is_awaitable() -> None:
 
 
 def test_errors_derive_from_yanex_error() -> None:
-    """Every exception in yanex.errors derives from YanexError."""
+    """Every exception in yanex.errors derives from YanexError, every warning from
+    YanexWarning (a Warning, not an error: the docstring draws both trees)."""
     for name in yanex.errors.__all__:
-        assert issubclass(getattr(yanex.errors, name), yanex.errors.YanexError)
+        cls = getattr(yanex.errors, name)
+        base = yanex.errors.YanexWarning if issubclass(cls, Warning) else yanex.errors.YanexError
+        assert issubclass(cls, base), name
+        assert not issubclass(cls, Warning) or not issubclass(cls, yanex.errors.YanexError)
     assert yanex.ExperimentContextError is yanex.errors.ExperimentContextError
 
 

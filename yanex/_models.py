@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from yanex.errors import SpecError
+
 
 class Status(enum.StrEnum):
     """The statuses an experiment moves through (see ``_core/lifecycle.py``)."""
@@ -36,18 +38,18 @@ class ExperimentSpec:
     function: Callable[..., Any] | None = None
 
     def validate(self) -> None:
-        """Raise ValueError unless this spec names an existing ``.py`` script."""
+        """Raise SpecError (a ValueError) unless this spec names an existing ``.py`` script."""
         if self.function is not None:
-            raise ValueError("ExperimentSpec.function is not supported yet: give a script_path")
+            raise SpecError("ExperimentSpec.function is not supported yet: give a script_path")
         if self.script_path is None:
-            raise ValueError("ExperimentSpec needs a script_path")
+            raise SpecError("ExperimentSpec needs a script_path")
         path = Path(self.script_path)
         if path.suffix != ".py":
-            raise ValueError(f"script_path must be a Python file (.py): {path}")
+            raise SpecError(f"script_path must be a Python file (.py): {path}")
         if not path.is_file():
-            raise ValueError(f"script not found: {path}")
+            raise SpecError(f"script not found: {path}")
         if not isinstance(self.config, dict):
-            raise ValueError("ExperimentSpec.config must be a dict")
+            raise SpecError("ExperimentSpec.config must be a dict")
 
 
 @dataclass

@@ -33,7 +33,7 @@ import anyio
 
 from yanex import _platform
 from yanex._spawnd import ENV_PREFIX, HEADER
-from yanex.errors import ConfigError
+from yanex.errors import ConfigError, SpawnError
 
 ENV_LAUNCH_PATH = "YANEX_LAUNCH_PATH"
 PATHS = ("pool", "exec")
@@ -41,10 +41,6 @@ _SOCKET_BUFFER = 4 * 1024 * 1024
 
 _lock = threading.Lock()
 _state: dict[str, Any] = {}
-
-
-class SpawnError(OSError):
-    """The spawner could not start the child."""
 
 
 @dataclass

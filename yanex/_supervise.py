@@ -27,7 +27,8 @@ import anyio
 
 from yanex import _context, _platform, _spawner
 from yanex._sinks import CHUNK, FdSink, FileSink, LineSink, Sink, Tail
-from yanex._spawner import Launch, SpawnError, launch_path
+from yanex._spawner import Launch, launch_path
+from yanex.errors import SpawnError
 
 __all__ = [
     "CHUNK",

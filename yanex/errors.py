@@ -1,24 +1,33 @@
-"""The exception tree of yanex.
+"""The exception tree of yanex, and its warnings (a leaf: imports nothing of yanex).
 
-::
+Each error keeps the stdlib base a caller would already catch (``ValueError``, ``KeyError``,
+``OSError``, ``subprocess``'s errors), so ``except ValueError`` code written before the
+class existed still works, and ``except YanexError`` catches everything yanex raises on
+purpose::
 
     YanexError
     ├── ExperimentContextError     no experiment where one is needed, or one where none may be
     ├── ExperimentNotFoundError    an id, prefix or name that matches nothing
-    ├── InvalidReferenceError      a path (or non-string) given where an experiment id goes
+    ├── InvalidReferenceError      a path (or non-string) given where an experiment id goes  [V]
     ├── AmbiguousExperimentError   a prefix or name that matches several experiments
     ├── InvalidTransitionError     a status change the lifecycle forbids
     ├── StorageError               the store could not be read or written
     │   └── CorruptFileError       a file in the store is not what its schema says
-    ├── ConfigError                a broken config file, --param, sweep or environment value
-    ├── InvalidFilterError         a query filter that cannot be understood (time phrase, status)
+    ├── ConfigError                a broken config file, --param, sweep or environment value  [V]
+    ├── InvalidFilterError         a query filter that cannot be understood (time, status)  [V]
+    ├── InvalidUpdateError         a metadata change that is not allowed (status, tag)  [V]
+    ├── SpecError                  an ExperimentSpec or run_multiple call that cannot run  [V]
+    ├── SpawnError                 a child process that could not be started  [OSError]
     ├── AmbiguousArtifactError     an artifact name found in several experiments of a search
-    ├── KeyNotFoundError           a parameter or metric found in no experiment (also KeyError)
-    ├── AmbiguousKeyError          a key that matches several parameter paths (also ValueError)
-    ├── ScriptTimeoutError         (also subprocess.TimeoutExpired)
-    └── ScriptFailedError          (also subprocess.CalledProcessError)
+    ├── KeyNotFoundError           a parameter or metric found in no experiment  [KeyError]
+    ├── AmbiguousKeyError          a key that matches several parameter paths  [V]
+    ├── ScriptTimeoutError         a command ran past its timeout  [subprocess.TimeoutExpired]
+    └── ScriptFailedError          a command exited non-zero  [subprocess.CalledProcessError]
 
-Warnings (``warnings.warn``; filter them by class)::
+    [V]: also a ValueError; [X]: also an X.
+
+Warnings are not errors: they are given with ``warnings.warn`` and have their own base,
+``YanexWarning``, so they can be filtered by class (``__all__`` lists both trees)::
 
     YanexWarning (UserWarning)
     ├── CorruptExperimentWarning   an experiment skipped by a store-wide read: unreadable file
@@ -72,6 +81,19 @@ class ConfigError(YanexError, ValueError):
 
 class InvalidFilterError(YanexError, ValueError):
     """A query filter (time phrase, status, limit, ...) that cannot be understood."""
+
+
+class InvalidUpdateError(YanexError, ValueError):
+    """A change to an experiment's metadata that is not allowed (unknown status, empty tag)."""
+
+
+class SpecError(YanexError, ValueError):
+    """An ExperimentSpec, or a ``run_multiple``/``as_completed`` call (its list of specs, its
+    ``parallel``), that cannot run; raised before anything is created."""
+
+
+class SpawnError(YanexError, OSError):
+    """A child process could not be started (the spawner refused it or is gone)."""
 
 
 class AmbiguousArtifactError(YanexError):
@@ -142,9 +164,12 @@ __all__ = [
     "InvalidFilterError",
     "InvalidReferenceError",
     "InvalidTransitionError",
+    "InvalidUpdateError",
     "KeyNotFoundError",
     "ScriptFailedError",
     "ScriptTimeoutError",
+    "SpawnError",
+    "SpecError",
     "StorageError",
     "UntrustedPickleWarning",
     "YanexError",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncclick as click
 
 from yanex._core import manage
-from yanex.errors import InvalidFilterError
+from yanex.errors import InvalidUpdateError
 
 from . import _bulk, _console
 from ._filters import (
@@ -59,7 +59,7 @@ def command(
         usage_error("nothing to change: give --set-name, --set-status, --add-tag, ...")
     try:
         changes.validate()
-    except InvalidFilterError as exc:
+    except InvalidUpdateError as exc:  # a bad value is a usage error: exit 2
         usage_error(str(exc))
     records = targets(
         experiments, filters, archived=None if filters.archived else False, verb="update"

@@ -1,8 +1,9 @@
 """run_multiple and as_completed: many specs, each run as a tracked child experiment.
 
-Every spec is checked before anything runs (a bad list raises ValueError, a call inside a
-``yanex run`` experiment raises ExperimentContextError). Then the specs run in list order,
-at most ``parallel`` at a time, through the same worker pool as ``yanex run`` (``pool``).
+Every spec is checked before anything runs (a bad list raises SpecError, a ValueError; a
+call inside a ``yanex run`` experiment raises ExperimentContextError). Then the specs run in
+list order, at most ``parallel`` at a time, through the same worker pool as ``yanex run``
+(``pool``).
 
 A spec's experiment record is created when a worker takes it, so cancelling the batch leaves
 no never-started experiments behind. A failure of one experiment, even an unexpected error
@@ -23,7 +24,7 @@ import anyio.to_thread
 from yanex import _context, _supervise
 from yanex._models import TERMINAL, ExperimentResult, ExperimentSpec, Status
 from yanex._store import store
-from yanex.errors import ExperimentContextError
+from yanex.errors import ExperimentContextError, SpecError
 
 from . import child, echo, gitinfo, lifecycle, pool
 
@@ -40,21 +41,21 @@ def check(
             "orchestrating script with python directly (python script.py)"
         )
     if isinstance(experiments, (str, bytes, dict)) or not isinstance(experiments, Iterable):
-        raise ValueError("experiments must be a list of yanex.ExperimentSpec")
+        raise SpecError("experiments must be a list of yanex.ExperimentSpec")
     specs = list(experiments)
     if not specs:
-        raise ValueError("experiments list is empty: give at least one ExperimentSpec")
+        raise SpecError("experiments list is empty: give at least one ExperimentSpec")
     for index, spec in enumerate(specs):
         if not isinstance(spec, ExperimentSpec):
-            raise ValueError(f"experiments[{index}] is not an ExperimentSpec: {spec!r}")
+            raise SpecError(f"experiments[{index}] is not an ExperimentSpec: {spec!r}")
         try:
             spec.validate()
-        except ValueError as exc:
-            raise ValueError(f"invalid ExperimentSpec at index {index}: {exc}") from exc
+        except SpecError as exc:
+            raise SpecError(f"invalid ExperimentSpec at index {index}: {exc}") from exc
     if parallel is not None and (
         isinstance(parallel, bool) or not isinstance(parallel, int) or parallel < 0
     ):
-        raise ValueError(f"parallel must be None, 0 (one per CPU) or a positive int: {parallel!r}")
+        raise SpecError(f"parallel must be None, 0 (one per CPU) or a positive int: {parallel!r}")
     return specs, pool.worker_count(parallel, len(specs))
 
 

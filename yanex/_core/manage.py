@@ -26,7 +26,7 @@ from typing import Any
 from yanex._models import TERMINAL, Status
 from yanex._store import layout, store
 from yanex._store.schema import Metadata
-from yanex.errors import InvalidFilterError, StorageError
+from yanex.errors import InvalidUpdateError, StorageError
 
 from . import lifecycle, query
 from .filters import STATUSES
@@ -148,13 +148,14 @@ class Changes:
         return all(v is None for v in fields) and not self.add_tags and not self.remove_tags
 
     def validate(self) -> None:
+        """Raise InvalidUpdateError (a ValueError) for a status or tag that cannot be set."""
         if self.status is not None and self.status not in STATUSES:
-            raise InvalidFilterError(
+            raise InvalidUpdateError(
                 f"unknown status {self.status!r} (choose from {', '.join(STATUSES)})"
             )
         for tag in (*self.add_tags, *self.remove_tags):
             if not isinstance(tag, str) or not tag.strip():
-                raise InvalidFilterError(f"tags must be non-empty strings, not {tag!r}")
+                raise InvalidUpdateError(f"tags must be non-empty strings, not {tag!r}")
 
 
 def preview(rec: query.Record, changes: Changes) -> dict[str, tuple[Any, Any]]:
