@@ -26,12 +26,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from yanex._models import Status
-from yanex.errors import (
-    AmbiguousExperimentError,
-    ConfigError,
-    ExperimentNotFoundError,
-    YanexError,
-)
+from yanex._store import layout
+from yanex.errors import ConfigError, InvalidReferenceError
 
 from . import query
 
@@ -78,11 +74,12 @@ def point_label(swept: list[tuple[str, str]]) -> str:
 
 
 def check_reference(ref: str, option: str = "-D") -> None:
-    """Refuse anything but an id, an id prefix or a name (paths above all)."""
-    if "/" in ref or "\\" in ref or "\x00" in ref or ref in (".", "..") or ref.startswith("~"):
-        raise ConfigError(
-            f"{option} {ref!r}: not an experiment id, id prefix or name (paths are not accepted)"
-        )
+    """Refuse anything but an id, an id prefix or a name (paths above all): the store's rule
+    (``layout.check_id_ref``), as a usage error naming the option."""
+    try:
+        layout.check_id_ref(ref)
+    except InvalidReferenceError as exc:
+        raise ConfigError(f"{option} {exc}") from None
 
 
 def parse(values: Sequence[str]) -> list[tuple[str | None, list[str]]]:
@@ -127,21 +124,6 @@ def _slots(parsed: list[tuple[str | None, list[str]]]) -> list[tuple[str, list[s
     return out
 
 
-def _resolve(ref: str) -> query.Record:
-    try:
-        return query.resolve(ref, archived=None)
-    except ExperimentNotFoundError:
-        raise ConfigError(f"-D {ref}: no experiment with id, id prefix or name '{ref}'") from None
-    except AmbiguousExperimentError as exc:
-        ids = ", ".join(c.split()[0] for c in exc.candidates[:5] if c.split())
-        raise ConfigError(
-            f"-D {ref}: matches {len(exc.candidates)} experiments ({ids}); "
-            "use a longer id prefix or the full id"
-        ) from None
-    except YanexError as exc:  # unreadable metadata, or a reference refused by the store
-        raise ConfigError(f"-D {ref}: {exc}") from None
-
-
 def _check_status(ref: str, rec: query.Record, staging: bool, notes: list[str]) -> None:
     who = f"{rec.id} ({rec.name})" if rec.name else rec.id
     status = rec.status
@@ -166,7 +148,7 @@ def plan(values: Sequence[str], *, staging: bool = False) -> DependencyPlan:
     for slot, refs in _slots(parse(values)):
         ids: list[str] = []
         for ref in refs:
-            rec = _resolve(ref)
+            rec = query.resolve_option("-D", ref)
             _check_status(ref, rec, staging, out.notes)
             ids.append(rec.id)
         out.slots.append(Slot(slot, list(dict.fromkeys(ids))))

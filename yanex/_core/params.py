@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from yanex._store import layout, store
+from yanex._store import store
 from yanex.errors import ConfigError, YanexError
 
-from . import sweeps
+from . import query, sweeps
 
 ENV_PREFIX = "YANEX_PARAM_"
 DEFAULT_CONFIG = "config.yaml"
@@ -187,32 +187,10 @@ def resolve(
 
 
 def cloned_config(ref: str) -> dict[str, Any]:
-    """The stored parameters of the experiment ``ref`` (id, unique id prefix or name)."""
+    """The stored parameters of the experiment ``ref`` (``query.resolve``: id, unique id
+    prefix or name, active or archived)."""
+    exp_dir = query.resolve_option("--clone-from", ref).dir
     try:
-        return store.read_config(_find_experiment(ref))
-    except ConfigError:
-        raise
+        return store.read_config(exp_dir)
     except YanexError as exc:
         raise ConfigError(f"--clone-from {ref}: {exc}") from exc
-
-
-def _find_experiment(ref: str) -> Path:
-    exact = layout.find_experiment_dir(ref) if layout.is_experiment_id(ref) else None
-    if exact is not None:
-        return exact
-    dirs = [*store.iter_experiment_dirs(), *store.iter_experiment_dirs(archived=True)]
-    by_prefix = [d for d in dirs if d.name.startswith(ref)] if ref else []
-    matches = by_prefix or [d for d in dirs if _name_of(d) == ref]
-    if not matches:
-        raise ConfigError(f"--clone-from {ref}: no experiment with that id, id prefix or name")
-    if len(matches) > 1:
-        ids = ", ".join(sorted(d.name for d in matches)[:5])
-        raise ConfigError(f"--clone-from {ref}: ambiguous, matches {ids}")
-    return matches[0]
-
-
-def _name_of(exp_dir: Path) -> str | None:
-    try:
-        return store.read_metadata(exp_dir).name
-    except YanexError:  # an unreadable experiment simply does not match
-        return None

@@ -27,9 +27,11 @@ from yanex._models import Status
 from yanex._store import layout, store
 from yanex.errors import (
     AmbiguousExperimentError,
+    ConfigError,
     CorruptFileError,
     ExperimentNotFoundError,
     StorageError,
+    YanexError,
 )
 
 from . import lifecycle
@@ -239,6 +241,19 @@ def resolve(identifier: str, *, archived: bool | None = None, root: Path | None 
         if match is not None:
             return match
     return _by_name(root, key, archived)
+
+
+def resolve_option(option: str, ref: str) -> Record:
+    """``resolve`` (active or archived) for a ``yanex run`` option such as ``-D`` or
+    ``--clone-from``: the same lookup and precedence, any of its errors raised again as the
+    usage error (ConfigError) ``OPTION REF: <the resolver's message>``."""
+    try:
+        return resolve(ref, archived=None)
+    except AmbiguousExperimentError as exc:
+        ids = ", ".join(c.split()[0] for c in exc.candidates[:5] if c.split())
+        raise ConfigError(f"{option} {ref}: {exc} ({ids})") from None
+    except YanexError as exc:  # not found, a refused reference, unreadable metadata
+        raise ConfigError(f"{option} {ref}: {exc}") from None
 
 
 def _is_hex(text: str) -> bool:

@@ -39,8 +39,9 @@ def is_experiment_id(name: str) -> bool:
 
 def check_id_ref(ref: object) -> str:
     """``ref`` stripped, when it can be an experiment reference: an 8-hex id, an id prefix or
-    a name. A path (``/``, ``\\``, ``.``, ``..``), an empty or non-string value raises
-    InvalidReferenceError, so no caller ever joins a user's text onto the store root."""
+    a name. A path (``/``, ``\\``, ``.``, ``..``, a leading ``~``), an empty or non-string
+    value raises InvalidReferenceError, so no caller ever joins a user's text onto the store
+    root."""
     from yanex.errors import InvalidReferenceError
 
     if not isinstance(ref, str):
@@ -50,10 +51,10 @@ def check_id_ref(ref: object) -> str:
     key = ref.strip()
     if not key:
         raise InvalidReferenceError("empty experiment id, id prefix or name")
-    if key in (".", "..") or any(c in key for c in "/\\\0"):
+    if key in (".", "..") or key.startswith("~") or any(c in key for c in "/\\\0"):
         raise InvalidReferenceError(
-            f"{ref!r} looks like a path; give an experiment id (8 hex digits), "
-            "a unique id prefix or a name"
+            f"{ref!r} looks like a path (paths are not accepted); give an experiment id "
+            "(8 hex digits), a unique id prefix or a name"
         )
     return key
 
