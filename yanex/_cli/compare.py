@@ -79,9 +79,9 @@ def _csv(cmp: _compare.Comparison) -> tuple[list[str], list[list[Any]]]:
 @click.option("--only-different", is_flag=True, help="Hide columns equal in every row.")
 @click.option("--max-rows", type=int, default=None, help="At most this many experiments.")
 @click.option("--export", "export", default=None, help="Write the table as CSV to a file instead.")
-@click.option("--no-interactive", is_flag=True, hidden=True, help="Accepted; output is static.")
+@click.option("--no-interactive", is_flag=True, help="A static table, even on a terminal.")
 @format_option()
-def command(
+async def command(
     *,
     experiments: tuple[str, ...],
     filters: FilterArgs,
@@ -94,7 +94,10 @@ def command(
     fmt: str,
 ) -> None:
     """Compare experiments (given by id, prefix or name, or selected by the filters):
-    one row each, with parameter (param:) and last metric value (metric:) columns."""
+    one row each, with parameter (param:) and last metric value (metric:) columns.
+
+    On a terminal it opens an interactive table (keys: ? for help, q to quit) unless
+    --no-interactive, --export or --format is given."""
     fmt = check_format(fmt)
     experiments = tuple(split_ids(experiments))
     if experiments and filters.narrowing():
@@ -110,8 +113,37 @@ def command(
     _filters.report_problems(cmp.problems)  # left out, one warning line each
     if export:
         _export(cmp, Path(export))
+    elif fmt == "default" and not no_interactive and _console.is_tty() and cmp.rows:
+        await _interactive(cmp)
     else:
         _show(cmp, fmt)
+
+
+async def _interactive(cmp: _compare.Comparison) -> None:
+    """The Textual table; the static one when Textual or asyncio is not there."""
+    import sniffio
+
+    try:
+        from . import _compare_tui
+    except ImportError:
+        _console.echo("Note: pip install 'yanex[ui]' for the interactive table.", err=True)
+        _show(cmp, "default")
+        return
+    if sniffio.current_async_library() != "asyncio":
+        _show(cmp, "default")
+        return
+    await _compare_tui.run(*tui_table(cmp), Path.cwd())
+
+
+def tui_table(cmp: _compare.Comparison) -> tuple[list[str], list[list[Any]]]:
+    """Headers (params marked 📊, metrics 📈, as documented) and raw rows of the TUI."""
+    headers = FIXED + [f"📊 {p}" for p in cmp.params] + [f"📈 {m}" for m in cmp.metrics]
+    rows = [
+        [*_fixed(row), *(row.params.get(p) for p in cmp.params)]
+        + [row.metrics.get(m) for m in cmp.metrics]
+        for row in cmp.rows
+    ]
+    return headers, rows
 
 
 def _export(cmp: _compare.Comparison, path: Path) -> None:
