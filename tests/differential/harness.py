@@ -35,9 +35,11 @@ What is compared, byte for byte:
   yanex (timeout, Ctrl-C) are checked by their own tests (failed with a timeout message;
   cancelled).
 
-Not compared, by design: the script's pid, parent and process group (the supervisor puts
-the script in a group of its own to signal it), and which modules are already in
-``sys.modules`` (a pre-started interpreter may have imported yanex while it waited).
+Not compared, by design: the script's pid, parent and process group (the supervisor may
+put the script in a group of its own to signal it; but in a terminal the script must be in
+the terminal's foreground group with the terminal as its controlling terminal, as under a
+shell), and which modules are already in ``sys.modules`` (a pre-started interpreter may
+have imported yanex while it waited).
 
 What is normalised, and why (nothing else is):
 
