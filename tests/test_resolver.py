@@ -10,7 +10,6 @@ import pytest
 import yanex.results as yr
 from tests._query_support import make
 from tests.conftest import run_cli, write_script
-from yanex._core import pool
 from yanex.errors import AmbiguousExperimentError, ExperimentNotFoundError, InvalidReferenceError
 
 CASES = {
@@ -37,13 +36,3 @@ def test_every_face_resolves_and_refuses_alike(work_dir: Path) -> None:
     assert yr.get_experiment(first).id == first
     res = run_cli("run", "p.py", "--clone-from", first, "--dry-run")
     assert res.returncode == 0 and '"who": "a"' in res.stdout, res.stdout + res.stderr
-
-
-def test_zero_workers_means_one_per_usable_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
-    """``-j 0`` and ``parallel=0`` share one count: the CPUs this process may run on."""
-    monkeypatch.setattr("os.sched_getaffinity", lambda _pid: {0, 1, 2}, raising=False)
-    monkeypatch.setattr("os.cpu_count", lambda: 64)
-    assert pool.worker_count(0, 100) == 3
-    assert pool.worker_count(0, 2) == 2
-    assert pool.worker_count(None, 100) == 1
-    assert pool.worker_count(5, 100) == 5

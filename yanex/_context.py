@@ -45,6 +45,14 @@ ENV_CLI_ACTIVE = "YANEX_CLI_ACTIVE"
 ENV_CLI_ARGS = "YANEX_CLI_ARGS"
 ENV_SUPERVISOR_PID = "YANEX_SUPERVISOR_PID"
 ENV_PARAM_PREFIX = "YANEX_PARAM_"
+# Every other YANEX_* name yanex uses, here so there is one list (``_warm`` and the
+# ``_boot`` hook, which must stay stdlib-only and import nothing of yanex, repeat theirs):
+ENV_PREFIX = "YANEX_"  # a launch's per-experiment variables all start with it
+ENV_WARM_FD = "YANEX_WARM_FD"  # a prepared interpreter's release pipe (``_warm``)
+ENV_LAUNCH_PATH = "YANEX_LAUNCH_PATH"  # "pool" (default) or "exec" (``_spawner``)
+ENV_KILL_GRACE = "YANEX_KILL_GRACE"  # seconds between stop signals (``_supervise``)
+ENV_PLATFORM = "YANEX_PLATFORM"  # "portable": no Linux-only calls (``_platform``)
+ENV_ASYNC_BACKEND = "YANEX_ASYNC_BACKEND"  # the blocking face's loop (``_portal``)
 
 _current: ContextVar[ActiveExperiment | None] = ContextVar("yanex_current", default=None)
 _process_stack: list[ActiveExperiment] = []

@@ -15,7 +15,8 @@ import contextlib
 import os
 import threading
 
-ENV_PLATFORM = "YANEX_PLATFORM"
+from yanex._context import ENV_PLATFORM
+
 PIPE_SIZE = 1024 * 1024  # fewer wake-ups per megabyte of a child's output
 
 _umask_lock = threading.Lock()

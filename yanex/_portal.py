@@ -23,6 +23,8 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from yanex import _context
+
 T = TypeVar("T")
 
 _lock = threading.Lock()
@@ -31,7 +33,7 @@ _state: dict[str, Any] = {}
 
 def backend() -> tuple[str, dict[str, Any]]:
     """(anyio backend name, backend options) chosen by ``YANEX_ASYNC_BACKEND``."""
-    choice = os.environ.get("YANEX_ASYNC_BACKEND", "").strip().lower() or "default"
+    choice = os.environ.get(_context.ENV_ASYNC_BACKEND, "").strip().lower() or "default"
     if choice == "trio":
         return "trio", {}
     if choice == "asyncio":
@@ -39,7 +41,8 @@ def backend() -> tuple[str, dict[str, Any]]:
     if choice not in ("uvloop", "default"):
         from yanex.errors import ConfigError
 
-        raise ConfigError(f"YANEX_ASYNC_BACKEND must be asyncio, uvloop or trio, not {choice!r}")
+        name = _context.ENV_ASYNC_BACKEND
+        raise ConfigError(f"{name} must be asyncio, uvloop or trio, not {choice!r}")
     try:
         import uvloop
     except ImportError:

@@ -44,10 +44,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from yanex import _jobctl, _platform, _warm
+from yanex._context import ENV_PREFIX  # per-experiment variables: set on release
 
 HEADER = struct.Struct("!II")  # body length, descriptors attached
 MAX_FDS = 4
-ENV_PREFIX = "YANEX_"  # per-experiment variables: set on release, not at start-up
 
 
 @dataclass

@@ -32,10 +32,10 @@ from typing import Any
 import anyio
 
 from yanex import _platform
-from yanex._spawnd import ENV_PREFIX, HEADER
+from yanex._context import ENV_LAUNCH_PATH, ENV_PREFIX
+from yanex._spawnd import HEADER
 from yanex.errors import ConfigError, SpawnError
 
-ENV_LAUNCH_PATH = "YANEX_LAUNCH_PATH"
 PATHS = ("pool", "exec")
 _SOCKET_BUFFER = 4 * 1024 * 1024
 

@@ -52,7 +52,7 @@ LEFTOVER_WAIT = 1.0  # seconds the pipes may stay open after the child exited
 
 def default_grace() -> float:
     """The stop grace period: ``$YANEX_KILL_GRACE`` seconds when set (tests), else GRACE."""
-    raw = os.environ.get("YANEX_KILL_GRACE", "").strip()
+    raw = os.environ.get(_context.ENV_KILL_GRACE, "").strip()
     if not raw:
         return GRACE
     try:
@@ -62,7 +62,7 @@ def default_grace() -> float:
     if not value >= 0 or math.isinf(value):
         from yanex.errors import ConfigError
 
-        raise ConfigError(f"YANEX_KILL_GRACE must be a number of seconds, not {raw!r}")
+        raise ConfigError(f"{_context.ENV_KILL_GRACE} must be a number of seconds, not {raw!r}")
     return value
 
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 import os
 import sys
 
-ENV_WARM_FD = "YANEX_WARM_FD"
+ENV_WARM_FD = "YANEX_WARM_FD"  # = _context.ENV_WARM_FD (this module imports no yanex)
 BOOT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_boot")
 
 # What a prepared interpreter imports while it waits: the Run API a tracked script uses.

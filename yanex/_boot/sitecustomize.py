@@ -8,7 +8,7 @@ then removes every trace of the hook before Python goes on to run the script its
 
 import os
 
-if "YANEX_WARM_FD" in os.environ:
+if "YANEX_WARM_FD" in os.environ:  # = _context.ENV_WARM_FD (no yanex import before)
     from yanex._warm import hold
 
     hold(__name__)

@@ -22,7 +22,7 @@ from typing import Any, NoReturn
 import anyio
 import asyncclick as click
 
-from yanex import _supervise
+from yanex import _context, _supervise
 from yanex._core import child, planning, pool, runner
 from yanex._core.sweeps import MAX_EXPERIMENTS
 from yanex.errors import ConfigError, YanexError
@@ -203,7 +203,7 @@ def _request(opts: dict[str, Any], script_args: list[str]) -> planning.Request:
 
 def _env_param_paths() -> list[str]:
     """The parameter paths set by ``YANEX_PARAM_*`` variables (``a__b`` -> ``a.b``)."""
-    prefix = "YANEX_PARAM_"
+    prefix = _context.ENV_PARAM_PREFIX
     names = [n for n in os.environ if n.startswith(prefix) and len(n) > len(prefix)]
     return sorted(n[len(prefix) :].replace("__", ".") for n in names)
 

@@ -19,12 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from yanex import _context
 from yanex._store import store
 from yanex.errors import ConfigError, YanexError
 
 from . import query, sweeps
 
-ENV_PREFIX = "YANEX_PARAM_"
+ENV_PREFIX = _context.ENV_PARAM_PREFIX
 DEFAULT_CONFIG = "config.yaml"
 RUN_DEFAULT_KEYS = ("name", "tag", "description", "project", "dry_run", "stage")
 

@@ -6,6 +6,8 @@ import os
 import re
 from pathlib import Path
 
+from yanex._context import ENV_EXPERIMENTS_DIR
+
 ID_RE = re.compile(r"^[0-9a-f]{8}$")
 
 METADATA = "metadata.json"
@@ -22,7 +24,7 @@ ARCHIVED = "archived"
 
 def experiments_dir() -> Path:
     """The store's root: ``$YANEX_EXPERIMENTS_DIR`` or ``~/.yanex/experiments``."""
-    env = os.environ.get("YANEX_EXPERIMENTS_DIR")
+    env = os.environ.get(ENV_EXPERIMENTS_DIR)
     if env:
         return Path(env).expanduser().resolve()
     return Path.home() / ".yanex" / "experiments"
