@@ -601,7 +601,11 @@ class Case:
             if not meta_file.is_file():
                 pytest.fail(f"{label}: no experiment stored for result {record}", pytrace=False)
             meta = json.loads(meta_file.read_text())
-            runs.append(self._experiment_run(meta, label, files, obs))
+            run = self._experiment_run(meta, label, files, obs)
+            if record["result"][0] != meta["status"]:
+                run.notes.append(f"ExperimentResult.status {record['result'][0]!r} but "
+                                 f"metadata.json says {meta['status']!r}")  # fmt: skip
+            runs.append(run)
         return runs
 
     def run(

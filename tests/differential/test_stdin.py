@@ -118,7 +118,7 @@ print(repr(sys.stdin.read()), os.path.realpath("/proc/self/fd/0"))
 """
 
 
-@pytest.mark.parametrize("via", ["sweep-j2", "run_multiple"])
+@pytest.mark.parametrize("via", ["sweep-j2", "run_multiple", "aio_as_completed"])
 def test_experiments_of_a_sweep_read_empty_stdin(case: Case, via: str) -> None:
     """Experiments of a parallel sweep (and of run_multiple) get /dev/null on stdin, even
     when the caller's stdin has data."""
