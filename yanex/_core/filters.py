@@ -10,18 +10,15 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from yanex._models import Status
+from yanex._records import Record, Summary
 from yanex._store import layout
 from yanex._store.clock import to_unix
 from yanex.errors import InvalidFilterError, InvalidReferenceError
 
 from . import timespec
-
-if TYPE_CHECKING:
-    from .query import Record
-    from .summaries import Summary
 
 STATUSES = tuple(s.value for s in Status)
 

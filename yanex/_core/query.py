@@ -24,6 +24,8 @@ from typing import TypeVar
 import msgspec
 
 from yanex._models import Status
+from yanex._records import Problem as Problem  # noqa: PLC0414 (re-export: query.Problem)
+from yanex._records import Record as Record  # noqa: PLC0414 (re-export: query.Record)
 from yanex._store import layout, store
 from yanex.errors import (
     AmbiguousExperimentError,
@@ -38,41 +40,6 @@ from . import lifecycle
 from .filters import Filters
 from .summaries import Summary, sort_key
 from .summaries import read as read_summary
-
-
-@dataclass(slots=True)
-class Record:
-    """One experiment found in the store."""
-
-    id: str
-    base: str  # the directory holding it: the store root or its archived/ folder
-    archived: bool
-    summary: Summary
-    status: str  # effective: a stale 'running' experiment reads 'failed'
-    created: str  # sort key: creation time as sortable text (see sort_key)
-
-    @property
-    def dir(self) -> Path:
-        return Path(self.base, self.id)
-
-    @property
-    def name(self) -> str | None:
-        return self.summary.name
-
-    @property
-    def tags(self) -> list[str]:
-        return list(self.summary.tags or [])
-
-
-@dataclass
-class Problem:
-    """An experiment that could not be read. ``broken``: its metadata.json is unreadable or
-    missing, so it cannot be listed normally (its other files are still there)."""
-
-    id: str
-    message: str
-    broken: bool = False
-    dir: str | None = None
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""The listing view of ``metadata.json``: ``Summary``, how it is read, and its sort key.
+"""The listing view of ``metadata.json``: how a ``Summary`` is read, and its sort key.
 
 A listing reads each ``metadata.json`` once with a decoder for just these fields; unknown
 fields (such as the large ``environment`` block) are skipped without being built.
@@ -15,31 +15,9 @@ import os
 
 import msgspec
 
+from yanex._records import Summary as Summary  # noqa: PLC0414 (re-export: summaries.Summary)
 from yanex._store import clock
 from yanex.errors import CorruptFileError
-
-
-class Summary(msgspec.Struct, kw_only=True, gc=False):
-    """The part of ``metadata.json`` a listing needs (a read-only view; see schema.Metadata).
-
-    ``gc=False``: it holds only strings, numbers and lists of strings, so it can never be
-    part of a reference cycle, and the collector need not track 10,000 of them.
-    """
-
-    id: str = ""
-    name: str | None = None
-    project: str | None = None
-    status: str = "created"
-    created_at: str | None = None
-    started_at: str | None = None
-    completed_at: str | None = None
-    duration: float | None = None
-    tags: list[str] | None = None
-    script_path: str | None = None
-    description: str | None = None
-    error_message: str | None = None
-    depends_on: list[str] | None = None
-
 
 _json = msgspec.json.Decoder(Summary)
 
