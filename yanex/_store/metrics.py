@@ -17,11 +17,11 @@ The writer keeps the offset of every entry; when another process has logged too 
 grew behind its back), it re-reads only the changed tail of metrics.json and checks it
 against the log, and rebuilds the whole file from the log when anything does not match.
 
-Readers use metrics.json when it decodes and is not older than the log; otherwise (a
-writer killed in the middle of a write, a full disk) they replay the log, and repair
-metrics.json from it if no writer holds the lock. A failed metrics.json update (a full
-disk) does not fail the call, whose record is already stored: the file's mtime is set to
-the epoch so readers take the log until the file is rebuilt.
+Readers use metrics.json when it decodes and holds the log's last record; otherwise (a
+writer killed in the middle of a write, a read that overlapped a write in place, a full
+disk) they replay the log, and repair metrics.json from it if no writer holds the lock.
+A failed metrics.json update (a full disk) does not fail the call, whose record is already
+stored: the file's mtime is set to the epoch so readers take the log until it is rebuilt.
 """
 
 from __future__ import annotations
@@ -454,19 +454,17 @@ def replay(entries: list[MetricsLogEntry]) -> list[dict[str, Any]]:
 def read_metrics(exp_dir: Path) -> list[dict[str, Any]]:
     """Every logged step, of a running experiment as of a finished one.
 
-    metrics.json when it is current; else the log, replayed (and metrics.json repaired
-    from it when no writer holds the lock).
+    metrics.json when it holds all the log does; else the log, replayed (and metrics.json
+    repaired from it when no writer holds the lock).
     """
     log_path = exp_dir / layout.METRICS_LOG
     try:
-        log_mtime = log_path.stat().st_mtime_ns
+        log_st = log_path.stat()
     except FileNotFoundError:
         return read_metrics_json(exp_dir)
-    try:
-        if (exp_dir / layout.METRICS).stat().st_mtime_ns >= log_mtime:
-            return read_metrics_json(exp_dir)
-    except (FileNotFoundError, CorruptFileError):  # torn by a kill mid-write, or half read
-        pass
+    current = _json_if_current(exp_dir, log_st)
+    if current is not None:
+        return current
     data = fs.read_bytes(log_path) or b""
     if not data:
         return read_metrics_json(exp_dir)
@@ -475,6 +473,77 @@ def read_metrics(exp_dir: Path) -> list[dict[str, Any]]:
     with contextlib.suppress(OSError):
         compact_metrics(exp_dir, wait=False, fsync=False)
     return metrics
+
+
+def _json_if_current(exp_dir: Path, log_st: os.stat_result) -> list[dict[str, Any]] | None:
+    """metrics.json's entries when it holds every record of the log; None when it may not
+    (torn by a kill in the middle of a write, or older than the log's last record).
+
+    Written after the log's last append (later mtime), it holds it: each writer updates
+    metrics.json after its own append, under the lock, and a rebuild reads the whole log.
+    With the same mtime (both writes within one clock tick) the log's last record is
+    looked up in it: a writer killed between its two writes leaves it out.
+    """
+    try:
+        json_mtime = (exp_dir / layout.METRICS).stat().st_mtime_ns
+        if json_mtime < log_st.st_mtime_ns:
+            return None
+        entries = read_metrics_json(exp_dir)
+    except (FileNotFoundError, CorruptFileError):  # torn by a kill mid-write, or half read
+        return None
+    if json_mtime == log_st.st_mtime_ns and not _holds_last_record(
+        exp_dir / layout.METRICS_LOG, entries
+    ):
+        return None
+    return entries
+
+
+_NOT_DATA = ("step", "timestamp", "last_updated")
+
+
+def _holds_last_record(log_path: Path, entries: list[dict[str, Any]]) -> bool:
+    """The entries show the effect of the log's last complete record."""
+    last = _last_record(log_path)
+    if last is None:
+        return False
+    if last.step == _BASE_STEP:
+        return False  # only a rebuild writes a file after one; let the log decide
+    for entry in reversed(entries):
+        if entry.get("step") == last.step:
+            return all(
+                key in entry and entry[key] == value
+                for key, value in last.data.items()
+                if key not in _NOT_DATA
+            )
+    return False
+
+
+def _last_record(log_path: Path) -> MetricsLogEntry | None:
+    """The log's last complete record (a torn line after it is not one), or None."""
+    try:
+        fd = os.open(log_path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        size = os.fstat(fd).st_size
+        want = 4096
+        while True:
+            start = max(0, size - want)
+            chunk = os.pread(fd, size - start, start)
+            end = chunk.rfind(b"\n")
+            begin = chunk.rfind(b"\n", 0, end) + 1 if end >= 0 else -1
+            if end >= 0 and (begin > 0 or start == 0):
+                break
+            if start == 0:
+                return None
+            want *= 4
+    finally:
+        os.close(fd)
+    try:
+        entry: MetricsLogEntry = metrics_entry_decoder.decode(chunk[begin:end])
+    except msgspec.DecodeError:
+        return None
+    return entry
 
 
 @contextlib.contextmanager
@@ -492,18 +561,6 @@ def _no_gc() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
-
-
-def _current(exp_dir: Path, log_mtime: int) -> bool:
-    """metrics.json is not older than the log and decodes."""
-    path = exp_dir / layout.METRICS
-    try:
-        if path.stat().st_mtime_ns < log_mtime:
-            return False
-        read_metrics_json(exp_dir)
-    except (FileNotFoundError, CorruptFileError):
-        return False
-    return True
 
 
 def _untouched_since(exp_dir: Path, log: os.stat_result, known: tuple[int, ...]) -> bool:
@@ -528,7 +585,7 @@ def compact_metrics(exp_dir: Path, *, wait: bool = True, fsync: bool = True) -> 
         except BlockingIOError:
             return
         st = os.fstat(fd)
-        if st.st_size == 0 or (not wait and _current(exp_dir, st.st_mtime_ns)):
+        if st.st_size == 0 or (not wait and _json_if_current(exp_dir, st) is not None):
             return
         known = _in_sync.pop(str(exp_dir), None)
         if known is not None and _untouched_since(exp_dir, st, known):
