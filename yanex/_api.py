@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from yanex import NO_DEFAULT, _context
+from yanex._core import metadata
 from yanex._core.experiment import (
     ActiveExperiment,
     ExperimentContext,
@@ -22,7 +23,7 @@ from yanex._core.experiment import (
     request_outcome,
 )
 from yanex._models import ExperimentResult, ExperimentSpec, Status
-from yanex._store import layout, store
+from yanex._store import layout
 from yanex.errors import ExperimentContextError
 
 if TYPE_CHECKING:
@@ -86,19 +87,15 @@ def get_param(key: str, default: Any = NO_DEFAULT) -> Any:
 
 
 def lookup_param(params: dict[str, Any], key: str, default: Any, *, stacklevel: int) -> Any:
-    value: Any = params
-    for part in key.split("."):
-        if not isinstance(value, dict) or part not in value:
-            if default is not NO_DEFAULT:
-                return default
-            warnings.warn(
-                f"parameter '{key}' not found and no default given; using None",
-                UserWarning,
-                stacklevel=stacklevel,
-            )
-            return None
-        value = value[part]
-    return value
+    value, found = metadata.dotted(params, key)
+    if found or default is not NO_DEFAULT:
+        return value if found else default
+    warnings.warn(
+        f"parameter '{key}' not found and no default given; using None",
+        UserWarning,
+        stacklevel=stacklevel,
+    )
+    return None
 
 
 def get_cli_args() -> dict[str, Any]:
@@ -231,11 +228,7 @@ def get_metadata() -> dict[str, Any]:
     exp = _context.current()
     if exp is None:
         return {}
-    import msgspec
-
-    raw = store.read_metadata_raw(exp.dir)
-    raw.update(msgspec.to_builtins(store.to_metadata(raw, exp.dir)))
-    return raw
+    return metadata.as_dict(exp.dir)
 
 
 def get_experiment_dir() -> Path | None:

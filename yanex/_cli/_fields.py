@@ -14,9 +14,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import msgspec
-
-from yanex._core import compare, query
+from yanex._core import compare, metadata, query
 from yanex._store import layout, store
 
 from ._filters import usage_error
@@ -81,8 +79,7 @@ class Source:
 
     @cached_property
     def meta(self) -> dict[str, Any]:
-        raw = store.read_metadata_raw(self.rec.dir)
-        raw.update(msgspec.to_builtins(store.to_metadata(raw, self.rec.dir)))
+        raw = metadata.as_dict(self.rec.dir)
         raw["status"] = self.rec.status
         return raw
 
@@ -101,15 +98,7 @@ class Source:
         return dependencies.slots_of(self.rec.dir, self.rec.summary.depends_on)
 
 
-def nested(data: Any, path: str) -> tuple[Any, bool]:
-    """``data["a"]["b"]`` for ``"a.b"``; a key holding the whole dotted path wins."""
-    if isinstance(data, dict) and path in data:
-        return data[path], True
-    for part in path.split("."):
-        if not isinstance(data, dict) or part not in data:
-            return None, False
-        data = data[part]
-    return data, True
+nested = metadata.dotted
 
 
 def value(src: Source, field: str, head: int | None, tail: int | None) -> tuple[Any, bool]:

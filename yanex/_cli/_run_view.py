@@ -15,20 +15,11 @@ from yanex import _supervise
 from yanex._core import runner
 from yanex._models import ExperimentResult, Status
 
-from . import _console
-
-
-def duration(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, secs = divmod(int(seconds), 60)
-    return f"{minutes}m{secs:02d}s" if minutes < 60 else f"{minutes // 60}h{minutes % 60:02d}m"
+from . import _console, _render
 
 
 def _ending(result: ExperimentResult) -> str:
-    text = f"{result.experiment_id} {result.status} after {duration(result.duration)}"
+    text = f"{result.experiment_id} {result.status} after {_render.duration(result.duration)}"
     if result.status != Status.COMPLETED and result.error_message:
         text += f": {result.error_message.strip().splitlines()[0]}"
     return text
@@ -165,7 +156,7 @@ def summary(run: runner.Run, *, interrupted: bool) -> None:
     """The table of a sweep's experiments (one experiment: its ending line was enough)."""
     if run.total > 1 and run.results:
         rows: list[list[Any]] = [
-            [r.experiment_id, r.name or "", r.status, duration(r.duration)]
+            [r.experiment_id, r.name or "", r.status, _render.duration(r.duration)]
             for r in run.in_plan_order()
         ]
         _console.table(["ID", "NAME", "STATUS", "DURATION"], rows, title="Summary")

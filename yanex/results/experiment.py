@@ -13,11 +13,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import msgspec
-
 from yanex._core import artifacts as _artifacts
 from yanex._core import dependencies as _deps
 from yanex._core import manage, query
+from yanex._core import metadata as _metadata
 from yanex._core.warn import warn
 from yanex._models import Status
 from yanex._store import layout, store
@@ -121,9 +120,7 @@ class Experiment:
     def metadata(self) -> dict[str, Any]:
         """The full metadata (the file's fields, normalised to the current format)."""
         if self._meta is None:
-            raw = store.read_metadata_raw(self._rec.dir)
-            raw.update(msgspec.to_builtins(store.to_metadata(raw, self._rec.dir)))
-            self._meta = raw
+            self._meta = _metadata.as_dict(self._rec.dir)
         return dict(self._meta)
 
     # --- dependencies -------------------------------------------------------------------
@@ -149,15 +146,19 @@ class Experiment:
         The direct ones (the default) come as a list that also answers by slot
         (``deps["data"]``, ``deps.items()``).
         """
+        from . import _dependencies
+
         if not transitive and not include_self:
-            return _deps.direct(self._rec.dir, self._rec.summary.depends_on)
+            return _dependencies.direct(self._rec.dir, self._rec.summary.depends_on)
         entries = [f"{slot}={ref}" for slot, ref in self.dependencies.items()]
-        out = [Experiment._from_record(r) for r in _deps.ordered(entries, transitive=transitive)]
+        out = _dependencies.ordered(entries, transitive=transitive)
         return [*out, self] if include_self else out
 
     def get_dependency(self, slot: str) -> Experiment | None:
         """The experiment in dependency slot ``slot``; None when there is none."""
-        return _deps.direct(self._rec.dir, self._rec.summary.depends_on).get(slot)
+        from . import _dependencies
+
+        return _dependencies.direct(self._rec.dir, self._rec.summary.depends_on).get(slot)
 
     def get_graph(self, *, weakly_connected: bool = False) -> ExperimentGraph:
         """The dependency graph around this experiment (see ``yanex.results.get_graph``)."""
@@ -175,12 +176,8 @@ class Experiment:
 
     def get_param(self, key: str, default: Any = None) -> Any:
         """One parameter; dot notation reaches nested ones (``"model.layers"``)."""
-        value: Any = self.get_params()
-        for part in key.split("."):
-            if not isinstance(value, dict) or part not in value:
-                return default
-            value = value[part]
-        return value
+        value, found = _metadata.dotted(self.get_params(), key)
+        return value if found else default
 
     def _all_metrics(self) -> list[dict[str, Any]]:
         if self._metrics is None:
