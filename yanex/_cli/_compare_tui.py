@@ -49,10 +49,6 @@ def _number(value: Any) -> tuple[int, float]:
         return (1, 0.0)
 
 
-def _matches(row: list[Any], text: str) -> bool:
-    return any(text in _render.text(v).lower() for v in row)
-
-
 def _missing(value: Any) -> bool:
     return value is None or value == "-"
 

@@ -115,11 +115,6 @@ def is_stale(meta: Metadata, *, now: float | None = None) -> bool:
     return (now or time.time()) - beat > HEARTBEAT_STALE
 
 
-def effective_status(meta: Metadata) -> str:
-    """The status to report: a stale 'running' or 'created' experiment is shown as failed."""
-    return Status.FAILED if is_stale(meta) else meta.status
-
-
 def stale_reason(meta: Metadata, exp_dir: Path) -> str:
     """Why a stale experiment failed, as far as can be known after the fact.
 

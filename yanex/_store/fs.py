@@ -52,15 +52,6 @@ def open_append(path: Path) -> int:
     return os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
 
 
-def append(path: Path, data: bytes) -> None:
-    """Append one record with a single write."""
-    fd = open_append(path)
-    try:
-        os.write(fd, data)
-    finally:
-        os.close(fd)
-
-
 @contextlib.contextmanager
 def locked(lock_path: Path) -> Iterator[None]:
     """Hold an exclusive advisory lock on ``lock_path`` for the block."""

@@ -61,11 +61,6 @@ def check_id_ref(ref: object) -> str:
     return key
 
 
-def experiment_dir(exp_id: str, root: Path | None = None, *, archived: bool = False) -> Path:
-    base = archive_dir(root) if archived else (root or experiments_dir())
-    return base / exp_id
-
-
 def find_experiment_dir(exp_id: str, root: Path | None = None) -> Path | None:
     """The directory of ``exp_id``, active first, then archived; None when neither exists
     (or when ``exp_id`` is not an 8-hex id: nothing else is ever joined onto the root)."""
