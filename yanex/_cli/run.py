@@ -1,12 +1,7 @@
 """``yanex run``: run a script (or a sweep of it, or the staged experiments) as experiments.
 
-Signals: while experiments run, SIGINT (Ctrl-C) and SIGTERM are received by an anyio
-signal receiver task rather than raised as KeyboardInterrupt somewhere in the event loop.
-The first one cancels the run's task group: every running child's process group gets
-SIGINT, then SIGTERM after the grace period, then SIGKILL, and is recorded as cancelled
-before the command exits with 128 + the signal number. A second one kills the children at
-once. The children live in their own sessions, so a terminal's Ctrl-C reaches only us;
-the spawner process (``_zygote``) takes them down if we are SIGKILLed.
+This module reads the command line and says what a dry run or ``--stage`` would do;
+``_run_exec`` runs the experiments and handles Ctrl-C and SIGTERM.
 """
 
 from __future__ import annotations
@@ -14,22 +9,18 @@ from __future__ import annotations
 import contextlib
 import os
 import shlex
-import signal
 import sys
-import threading
 from typing import Any, NoReturn
 
 import anyio
 import asyncclick as click
 
 from yanex import _context, _supervise
-from yanex._core import child, planning, pool, runner
+from yanex._core import planning, runner
 from yanex._core.sweeps import MAX_EXPERIMENTS
 from yanex.errors import ConfigError, YanexError
 
-from . import _console, _run_view
-
-STALE_SCAN_GRACE = 2.0  # seconds the stale-experiment scan may outlast the run
+from . import _console, _run_exec
 
 EPILOG = """\b
 Parameters: config files < YANEX_PARAM_<key> variables (__ nests) < --param.
@@ -135,7 +126,7 @@ async def command(ctx: click.Context, /, **opts: Any) -> None:
     for note in plan.deps.notes if plan is not None else ():
         _console.echo(f"Warning: {note}", err=True)
     if plan is None and request.dry_run:
-        _dry_run_staged(await anyio.to_thread.run_sync(_staged_jobs, request))
+        _dry_run_staged(await anyio.to_thread.run_sync(_run_exec.staged_jobs, request))
         return
     if plan is not None and plan.dry_run:
         _dry_run(plan)
@@ -144,7 +135,7 @@ async def command(ctx: click.Context, /, **opts: Any) -> None:
         _staged_list(await anyio.to_thread.run_sync(runner.stage, plan, git))
         return
     try:
-        code = await _run(plan, request, grace, git, caller)
+        code = await _run_exec.execute(plan, request, grace, git, caller)
     except BaseExceptionGroup as group:
         _raise_single(group)
         raise
@@ -208,12 +199,6 @@ def _env_param_paths() -> list[str]:
     return sorted(n[len(prefix) :].replace("__", ".") for n in names)
 
 
-def _staged_jobs(request: planning.Request) -> list[runner.Job]:
-    from yanex._core import staged
-
-    return staged.select(request.script if request.staged else None, request.ids)
-
-
 def _dry_run(plan: planning.Plan) -> None:
     import json
 
@@ -240,97 +225,6 @@ def _staged_list(created: list[tuple[str, str | None]]) -> None:
     for exp_id, name in created:
         _console.echo(f"  {exp_id}  {name or ''}".rstrip())
     _console.echo("Run them with: yanex run --staged [-j N]")
-
-
-async def _run(
-    plan: planning.Plan | None,
-    request: planning.Request,
-    grace: float,
-    git: runner.GitProbe | None,
-    caller: _supervise.Caller,
-) -> int:
-    """Run the plan (or the staged experiments) under the signal watcher; the exit code."""
-    if plan is None:
-        staged = await anyio.to_thread.run_sync(_staged_jobs, request)
-        if not staged:
-            _console.echo("No staged experiments to run.")
-            return 0
-        total, jobs = len(staged), runner.existing_jobs(staged)
-    else:
-        total, jobs = plan.total, runner.new_jobs(plan, git)
-    workers = pool.worker_count(request.parallel, total)
-    view = _run_view.make_view(total, workers)
-    expected = None
-    if plan is not None:  # a single experiment reads our stdin, as python would
-        expected = child.script_launch(
-            caller, plan.template.script_name, plan.template.script_args, stdin=total == 1
-        )
-    run = runner.Run(
-        total,
-        workers=workers,
-        timeout=request.timeout,
-        grace=grace,
-        observer=view,
-        caller=caller,
-        expected=expected,
-    )
-    if expected is not None and expected.foreground:  # `fg` after Ctrl-Z: the script too
-        signal.signal(signal.SIGCONT, lambda *_: _supervise.resume_foreground())
-    stop_scan, scan_done = threading.Event(), anyio.Event()
-    try:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(_mark_stale, stop_scan, scan_done)  # beside the run
-            signum = await _until_signalled(run, jobs)
-            if signum is None:  # a huge store may hold us only this long after the run
-                with anyio.move_on_after(STALE_SCAN_GRACE):
-                    await scan_done.wait()
-            stop_scan.set()
-    finally:
-        view.close()
-    _run_view.summary(run, interrupted=signum is not None)
-    if signum is not None:
-        return 128 + signum
-    if expected is not None and expected.foreground and run.count("cancelled"):
-        return 128 + signal.SIGINT  # Ctrl-C reached the script itself, as under python
-    return 0 if run.ok else _console.EXIT_ERROR
-
-
-async def _mark_stale(stop: threading.Event, done: anyio.Event) -> None:
-    """Experiments left 'running' by a supervisor that died are failed now, and said so."""
-    try:
-        stale = await anyio.to_thread.run_sync(runner.mark_stale, stop)
-    finally:
-        done.set()
-    if stale:
-        _console.echo(
-            f"[yanex] marked {len(stale)} experiment(s) whose supervisor died as failed: "
-            + ", ".join(stale),
-            err=True,
-        )
-
-
-async def _until_signalled(run: runner.Run, jobs: Any) -> int | None:
-    """Execute ``run``; SIGINT/SIGTERM cancel it. Returns the first signal received, if any."""
-    received: list[int] = []
-    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async with anyio.create_task_group() as tg:
-            work = anyio.CancelScope()
-
-            async def watch() -> None:
-                async for signum in signals:
-                    received.append(int(signum))
-                    if len(received) == 1:
-                        name = signal.Signals(signum).name
-                        _console.echo(f"\n[yanex] {name}: stopping the experiments...", err=True)
-                        work.cancel()
-                    else:
-                        run.kill_now()
-
-            tg.start_soon(watch)
-            with work:
-                await run.execute(jobs)
-            tg.cancel_scope.cancel()
-    return received[0] if received else None
 
 
 def _raise_single(group: BaseExceptionGroup[Any]) -> None:
