@@ -259,7 +259,7 @@ def resume() -> None:
 
 async def spawn(launch: Launch) -> tuple[Child, int, int]:
     """Start ``launch``; returns the child and the read ends of its stdout and stderr."""
-    if not Path(launch.cwd).is_dir():
+    if not Path(launch.cwd).is_dir():  # noqa: ASYNC240  one stat, not worth a thread hop
         raise SpawnError(f"working directory does not exist: {launch.cwd}")
     mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     mine.setblocking(False)

@@ -77,7 +77,7 @@ def _preload() -> None:
         for name in PRELOAD:
             try:
                 importlib.import_module(name)
-            except Exception:  # the script imports what it needs itself
+            except Exception:  # noqa: BLE001  the script imports what it needs itself
                 return
 
 
@@ -156,7 +156,7 @@ def _chain_sitecustomize(name: str) -> None:
     sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
-    except Exception as err:
+    except Exception as err:  # noqa: BLE001  site.py catches any error of a sitecustomize too
         if sys.flags.verbose:
             sys.excepthook(*sys.exc_info())
         else:  # site's own words for a failing sitecustomize

@@ -134,7 +134,7 @@ class _Batch:
                 sinks=(lambda _id, stream: [echoes[stream]]) if echoes else None,
                 grace=_supervise.default_grace(),
             )  # fmt: skip
-        except Exception as exc:  # a failure of ours for one spec is that spec's result
+        except Exception as exc:  # noqa: BLE001  a failure of ours for one spec is its result
             message = f"{type(exc).__name__}: {exc}"
             if exp_dir is not None:
                 await _settle(exp_dir, Status.FAILED, message)

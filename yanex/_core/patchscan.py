@@ -75,7 +75,7 @@ def scan(patch: bytes) -> PatchReport:
     try:
         with default_settings():
             found = list(scan_diff(_text_only(patch)))
-    except Exception as exc:  # a patch unidiff cannot parse must not stop an experiment
+    except Exception as exc:  # noqa: BLE001  a patch unidiff cannot parse must not stop a run
         report.error = f"{type(exc).__name__}: {exc}"
         return report
     report.findings = [Finding(s.type, s.filename, int(s.line_number)) for s in found]

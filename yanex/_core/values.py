@@ -54,7 +54,7 @@ def param_text(value: Any) -> str:
     if isinstance(value, str):
         try:
             back = parse_value(value)
-        except Exception:  # malformed sweep syntax and the like: quote it
+        except Exception:  # noqa: BLE001  malformed sweep syntax and the like: quote it
             back = None
         if isinstance(back, str) and back == value and value.isprintable():
             return value  # plain text reads back as itself; anything else goes JSON-quoted
