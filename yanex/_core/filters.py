@@ -86,7 +86,8 @@ class Filters:
         return True
 
 
-_FILTER_KEYS = frozenset(
+# the filters that say which experiments; ``archived`` and ``limit`` only narrow a selection
+SELECTING = frozenset(
     {
         "ids",
         "status",
@@ -98,10 +99,9 @@ _FILTER_KEYS = frozenset(
         "started_before",
         "ended_after",
         "ended_before",
-        "archived",
-        "limit",
     }
 )
+_FILTER_KEYS = SELECTING | {"archived", "limit"}
 
 
 def _has_all(tags: list[str] | None, wanted: list[str]) -> bool:

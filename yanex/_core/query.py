@@ -134,27 +134,27 @@ def scan(root: Path | None = None, *, archived: bool | None = False) -> Iterator
     """
     for base, is_archived in _bases(root_dir(root), archived):
         for exp_id in _ids_in(base):
-            try:
-                rec = load_record(base, exp_id, is_archived)
-            except CorruptFileError as exc:
-                yield Problem(exp_id, str(exc), broken=True, dir=f"{base}/{exp_id}")
-                continue
-            if rec is not None:
-                yield rec
+            item = _load(base, exp_id, is_archived)
+            if item is not None:
+                yield item
 
 
 def _direct(root: Path, ids: Sequence[str], archived: bool | None) -> Iterator[Record | Problem]:
     """Records of full ids, without listing the store."""
     for exp_id in dict.fromkeys(ids):
         for base, is_archived in _bases(root, archived):
-            try:
-                rec = load_record(base, exp_id, is_archived)
-            except CorruptFileError as exc:
-                yield Problem(exp_id, str(exc), broken=True, dir=f"{base}/{exp_id}")
+            item = _load(base, exp_id, is_archived)
+            if item is not None:
+                yield item
                 break
-            if rec is not None:
-                yield rec
-                break
+
+
+def _load(base: str, exp_id: str, archived: bool) -> Record | Problem | None:
+    """``load_record``, a corrupt experiment reported as a broken Problem."""
+    try:
+        return load_record(base, exp_id, archived)
+    except CorruptFileError as exc:
+        return Problem(exp_id, str(exc), broken=True, dir=f"{base}/{exp_id}")
 
 
 def newest_first(records: list[Record]) -> list[Record]:

@@ -17,7 +17,7 @@ from typing import Any
 
 from yanex._core import compare as _compare
 from yanex._core import manage, query
-from yanex._core.filters import Filters
+from yanex._core.filters import SELECTING, Filters
 from yanex._core.warn import skipped
 from yanex._store import fs
 from yanex.errors import InvalidFilterError, YanexError
@@ -28,21 +28,6 @@ log = logging.getLogger("yanex.results")
 
 EXPORT_FORMATS = ("json", "csv", "yaml")
 
-# filters that say which experiments; ``archived`` and ``limit`` only narrow a selection
-_SELECTING = frozenset(
-    {
-        "ids",
-        "status",
-        "name",
-        "tags",
-        "project",
-        "script_pattern",
-        "started_after",
-        "started_before",
-        "ended_after",
-        "ended_before",
-    }
-)
 
 _CSV_FIXED = [
     "id",
@@ -60,10 +45,10 @@ _CSV_FIXED = [
 
 
 def _require_selection(filters: dict[str, Any], what: str) -> None:
-    if not any(filters.get(key) is not None for key in _SELECTING):
+    if not any(filters.get(key) is not None for key in SELECTING):
         raise InvalidFilterError(
             f"{what} needs at least one filter saying which experiments "
-            f"({', '.join(sorted(_SELECTING))}); it never acts on the whole store by default"
+            f"({', '.join(sorted(SELECTING))}); it never acts on the whole store by default"
         )
 
 
