@@ -12,13 +12,12 @@ import csv
 import io
 import time
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 import asyncclick as click
 
-from yanex._core import values
-from yanex._store.clock import parse, to_unix
+from yanex._core import metadata, values
+from yanex._store.clock import to_unix
 from yanex._store.schema import encode_pretty
 
 from . import _console
@@ -60,17 +59,7 @@ def duration(seconds: float | None, *, running: bool = False) -> str:
     return f"{days}d {hours:02d}h{mark}"
 
 
-def run_seconds(summary: Any, status: str) -> float | None:
-    """How long an experiment ran (so far, when it is running)."""
-    if summary.duration is not None and status != "running":
-        return summary.duration  # type: ignore[no-any-return]
-    start = parse(summary.started_at)
-    end = parse(summary.completed_at)
-    if start is not None and end is not None:
-        return (end - start).total_seconds()
-    if start is not None and status == "running":
-        return (datetime.now(start.tzinfo) - start).total_seconds()
-    return summary.duration  # type: ignore[no-any-return]
+run_seconds = metadata.run_seconds
 
 
 def raw(content: str) -> None:

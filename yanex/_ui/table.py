@@ -12,10 +12,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from yanex._core import query
+from yanex._core import metadata, query
 from yanex._core.filters import Filters
 from yanex._core.summaries import sort_key
-from yanex._store.clock import to_unix
 from yanex.errors import InvalidFilterError
 
 MAX_PER_PAGE = 500
@@ -24,13 +23,7 @@ DEFAULT_PER_PAGE = 50
 
 def seconds(rec: query.Record) -> float | None:
     """Run time: recorded, or from start to end (to now, on the client, while running)."""
-    s = rec.summary
-    if s.duration is not None and rec.status != "running":
-        return s.duration
-    start, end = to_unix(s.started_at), to_unix(s.completed_at)
-    if start is not None and end is not None:
-        return max(0.0, end - start)
-    return None
+    return metadata.run_seconds(rec.summary, rec.status, live=False)
 
 
 SORTS: dict[str, Callable[[query.Record], Any]] = {

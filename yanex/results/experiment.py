@@ -9,7 +9,7 @@ safe while the experiment runs.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +18,6 @@ from yanex._core import dependencies as _deps
 from yanex._core import manage, query
 from yanex._core import metadata as _metadata
 from yanex._core.warn import warn
-from yanex._models import Status
 from yanex._store import layout, store
 from yanex._store.clock import parse as _parse_time
 from yanex.errors import CorruptExperimentWarning, StorageError
@@ -86,13 +85,9 @@ class Experiment:
 
     @property
     def duration(self) -> timedelta | None:
-        """Run time: start to end, or start to now while running."""
-        start, end = self.started_at, self.completed_at
-        if start is not None and end is not None:
-            return end - start
-        if start is not None and self.status == Status.RUNNING:
-            return datetime.now(UTC) - start
-        seconds = self._rec.summary.duration
+        """Run time: as recorded once it has ended, else start to end, or start to now while
+        running."""
+        seconds = _metadata.run_seconds(self._rec.summary, self.status)
         return timedelta(seconds=seconds) if seconds is not None else None
 
     @property
