@@ -1,10 +1,11 @@
 """The ``yanex`` command line: an asyncclick root group whose commands load on first use.
 
 Each command lives in its own module (``_cli/<name>.py``, exposing ``command``); the root
-imports a module only when its command is invoked or listed in help, so ``yanex run`` does
-not pay for the query commands' imports. ``main()`` is the console-script entry point: it
-picks the backend through ``_portal.run`` and turns every yanex error into one line on
-stderr and a non-zero exit code (see ``_console.fail``).
+imports a module only when its command is invoked (``yanex --help`` lists the commands from
+``COMMANDS`` without importing any), so a command pays only for its own imports.
+``main()`` is the console-script entry point: it runs the command in an event loop or
+without one (``_runner``) and turns every yanex error into one line on stderr and a
+non-zero exit code (see ``_console.fail``).
 """
 
 from __future__ import annotations
@@ -16,19 +17,22 @@ import asyncclick as click
 
 from yanex import __version__
 
-# command name -> module under yanex._cli
-COMMANDS: dict[str, str] = {
-    "run": "run",
-    "list": "list_cmd",
-    "show": "show",
-    "get": "get",
-    "compare": "compare",
-    "archive": "archive",
-    "unarchive": "unarchive",
-    "delete": "delete",
-    "update": "update",
-    "open": "open_cmd",
-    "ui": "ui",
+# command name -> (module under yanex._cli, the short help `yanex --help` shows for it)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "run": (
+        "run",
+        "Run SCRIPT as a tracked experiment; extra arguments go to the script's sys.argv.",
+    ),
+    "list": ("list_cmd", "List experiments, newest first."),
+    "show": ("show", "Show everything about one experiment."),
+    "get": ("get", "Print one field of experiments (for scripts)."),
+    "compare": ("compare", "Compare experiments' parameters and metrics."),
+    "archive": ("archive", "Move experiments into the archive."),
+    "unarchive": ("unarchive", "Restore archived experiments."),
+    "delete": ("delete", "Delete experiments for good."),
+    "update": ("update", "Change names, descriptions, projects, statuses, tags."),
+    "open": ("open_cmd", "Open an experiment's folder."),
+    "ui": ("ui", "Browse, chart and compare experiments in a web browser."),
 }
 
 
@@ -36,7 +40,12 @@ class LazyGroup(click.Group):
     """A group whose subcommands are imported only when needed."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(name for name in COMMANDS if self._module(name) is not None)
+        return sorted(COMMANDS)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list of ``--help``, from COMMANDS: no command module is imported."""
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, COMMANDS[name][1]) for name in self.list_commands(ctx)])
 
     async def resolve_command(
         self, ctx: click.Context, args: list[str]
@@ -54,9 +63,9 @@ class LazyGroup(click.Group):
 
     @staticmethod
     def _module(name: str) -> Any:
-        target = COMMANDS.get(name)
-        if target is None:
+        if name not in COMMANDS:
             return None
+        target = COMMANDS[name][0]
         try:
             return importlib.import_module(f"yanex._cli.{target}")
         except ModuleNotFoundError as exc:

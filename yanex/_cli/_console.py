@@ -88,12 +88,14 @@ def _usage_line(exc: click.exceptions.UsageError) -> str:
 
 
 def run_cli(cli: click.Group, argv: list[str] | None) -> None:
-    """Run the CLI on the chosen backend; map errors to one line and an exit code."""
-    from yanex import _portal
+    """Run the CLI (with or without an event loop, see ``_runner``); map errors to one line
+    and an exit code."""
     from yanex.errors import ConfigError, YanexError
 
+    from . import _runner
+
     try:
-        _portal.run(cli.main, args=argv, prog_name="yanex", standalone_mode=False)
+        _runner.run(cli, sys.argv[1:] if argv is None else argv)
     except click.exceptions.Abort:
         fail("aborted", 130)
     except click.exceptions.UsageError as exc:

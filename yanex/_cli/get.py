@@ -88,8 +88,9 @@ async def command(
         if len(records) != 1:
             usage_error("--follow needs one experiment (an id, or --latest)")
         from ._follow import follow as follow_stream
+        from ._runner import in_loop
 
-        await follow_stream(records[0], field, tail)
+        await in_loop(follow_stream, records[0], field, tail)  # get runs loop-free otherwise
         return
     if kind == "lineage":
         from yanex._core import dependencies

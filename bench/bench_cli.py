@@ -1,0 +1,118 @@
+"""CLI start-up against `python -c "import yanex"`, measured in the same run (issue 9).
+
+Figures: wall time of `yanex --help`, `yanex list` (a store of 200 experiments) and
+`yanex get status ID`, each as a ratio to `python -c "import yanex"` in the same virtualenv
+(target: at most 3x). Every figure is the median of fresh processes, all commands taking
+turns run by run so background load hits each alike; one warm-up round first. Output goes
+to a pipe (no rich), bytecode caching is on, the commands run outside any git repository,
+and the store is made with our store functions (as bench_query.py makes its store).
+
+Two installs are measured: a plain (non-editable) copy of this tree in `bench/.venv-ours`
+(`ours_installed()` of bench_run.py), which is what a user gets from `pip install`, and the
+development venv, whose editable-install hook adds the same fixed cost to every
+interpreter start (it is in the `import yanex` baseline too, so its ratios are smaller).
+
+    python bench/bench_cli.py
+    BENCH_REPEAT=41 python bench/bench_cli.py
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import machine, save
+from bench_query import GENERATE
+from bench_run import ours_installed
+
+EXPERIMENTS = 200
+STEPS = 10
+REPEAT = int(os.environ.get("BENCH_REPEAT", "21"))
+TARGET = 3.0
+
+
+def make_store(root: Path) -> str:
+    """A store of EXPERIMENTS experiments; returns the id of one of them."""
+    args = [str(root), str(EXPERIMENTS), str(STEPS)]
+    subprocess.run([sys.executable, "-c", GENERATE, *args], check=True)
+    return sorted(p.name for p in root.iterdir() if len(p.name) == 8)[EXPERIMENTS // 2]
+
+
+def commands(bin_dir: Path, exp_id: str) -> dict[str, list[str]]:
+    py, yanex = str(bin_dir / "python"), str(bin_dir / "yanex")
+    return {
+        "python -c 'import yanex'": [py, "-c", "import yanex"],
+        "yanex --help": [yanex, "--help"],
+        "yanex list": [yanex, "list"],
+        "yanex get status ID": [yanex, "get", "status", exp_id],
+    }
+
+
+def once(cmd: list[str], env: dict[str, str], cwd: Path) -> float:
+    start = time.perf_counter()
+    res = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, check=False)
+    elapsed = time.perf_counter() - start
+    if res.returncode != 0:
+        raise SystemExit(f"{cmd} failed: {res.stderr.decode()[-2000:]}")
+    return elapsed
+
+
+def measure(cases: dict[str, list[str]], env: dict[str, str], cwd: Path) -> dict[str, float]:
+    """Median seconds of each command, all of them taking turns."""
+    for cmd in cases.values():
+        once(cmd, env, cwd)  # warm-up: bytecode written, files in the page cache
+    times: dict[str, list[float]] = {label: [] for label in cases}
+    for _ in range(REPEAT):
+        for label, cmd in cases.items():
+            times[label].append(once(cmd, env, cwd))
+    return {label: statistics.median(t) for label, t in times.items()}
+
+
+def report(name: str, medians: dict[str, float]) -> dict[str, object]:
+    base = medians["python -c 'import yanex'"]
+    print(f"--- {name}", flush=True)
+    out: dict[str, object] = {}
+    for label, seconds in medians.items():
+        ratio = seconds / base
+        print(f"{label:28s} {seconds * 1000:7.1f} ms   x{ratio:.2f}", flush=True)
+        out[label] = {"ms": round(seconds * 1000, 1), "ratio": round(ratio, 2)}
+    out["within_target"] = all(s / base <= TARGET for s in medians.values())
+    return out
+
+
+def main() -> None:
+    print(machine(), flush=True)
+    installs = {"plain install (.venv-ours)": ours_installed(), "dev venv (editable)": None}
+    load = [os.getloadavg()[0]]
+    figures: dict[str, object] = {}
+    with tempfile.TemporaryDirectory(prefix="yanex-bench-cli-") as tmp:
+        work, root = Path(tmp) / "work", Path(tmp) / "store"
+        work.mkdir()
+        env = {**os.environ, "YANEX_EXPERIMENTS_DIR": str(root), "NO_COLOR": "1"}
+        env.pop("YANEX_EXPERIMENT_ID", None)
+        env.pop("PYTHONDONTWRITEBYTECODE", None)  # bytecode cached, as on a user's machine
+        exp_id = make_store(root)
+        for name, bin_dir in installs.items():
+            medians = measure(commands(bin_dir or Path(sys.executable).parent, exp_id), env, work)
+            figures[name] = report(name, medians)
+    load.append(os.getloadavg()[0])  # the machine may be shared: say how busy it was
+    save(
+        "cli",
+        {
+            "experiments": EXPERIMENTS,
+            "repeat": REPEAT,
+            "target_ratio": TARGET,
+            "load_average": [round(x, 2) for x in load],
+            "figures": figures,
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
