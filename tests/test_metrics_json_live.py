@@ -42,7 +42,7 @@ def _settled_file(exp_dir: Path) -> list[dict[str, Any]]:
 def _from_log(exp_dir: Path) -> list[dict[str, Any]]:
     """What the log (the source of truth) says the metrics are."""
     data = (exp_dir / layout.METRICS_LOG).read_bytes()
-    return metrics.replay(metrics._decode_log(data))
+    return metrics.replay(metrics.decode_log(data))
 
 
 def _strip_times(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:

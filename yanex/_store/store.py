@@ -1,7 +1,8 @@
 """Read and write experiments in the store: metadata, config, metrics, script runs, listing.
 
 Metrics (the append-only ``metrics.log.jsonl`` and the ``metrics.json`` kept complete from
-it while an experiment runs) live in ``metrics.py`` and are re-exported here.
+it while an experiment runs) live in ``metrics.py`` (reading) and ``metrics_writer.py``,
+and are re-exported here.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from yanex.errors import CorruptFileError, ExperimentNotFoundError, StorageError
 
 from . import fs, layout
 from .clock import now_iso
-from .metrics import MetricsWriter as MetricsWriter  # noqa: PLC0414 - re-exported, for mypy
 from .metrics import compact_metrics as compact_metrics  # noqa: PLC0414
 from .metrics import read_metrics as read_metrics  # noqa: PLC0414
 from .metrics import replay as replay  # noqa: PLC0414
+from .metrics_writer import MetricsWriter as MetricsWriter  # noqa: PLC0414 - re-exported, for mypy
 from .migrate import normalize_metadata
 from .schema import (
     FORMAT_VERSION,
