@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from yanex._core import compare as _compare
-from yanex._core import manage, query
+from yanex._core import manage, query, values
 from yanex._core.filters import SELECTING, Filters
 from yanex._core.warn import skipped
 from yanex._store import fs
@@ -147,12 +147,7 @@ def _csv(experiments: list[Experiment]) -> bytes:
 
 
 def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return repr(value)  # the shortest text that reads back to the same float
-    if isinstance(value, (list, dict)):
+    """``values.exact``, but a list as JSON (one cell: "a, b" would not read back)."""
+    if isinstance(value, list):
         return json.dumps(value, ensure_ascii=False, default=str)
-    return str(value)
+    return values.exact(value)
