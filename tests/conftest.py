@@ -45,7 +45,7 @@ def store_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("YANEX_EXPERIMENTS_DIR", str(root))
     monkeypatch.chdir(work)
     _context._process_stack.clear()
-    _context._env_experiment.clear()
+    experiment._env_experiment.clear()
     experiment._git_cache.clear()
     return root
 

@@ -45,7 +45,7 @@ SPEC_FUNCTIONS = {
 }
 SPEC_TYPES = {"ExperimentSpec", "ExperimentResult", "ExperimentContextError"}
 # The async face returns these for ``async with`` / ``async for`` rather than being coroutines.
-NOT_COROUTINES = {"create_experiment", "create_context", "as_completed"}
+NOT_COROUTINES = {"create_experiment", "create_context", "as_completed", "AsyncExperimentContext"}
 
 
 def _run_api_names() -> list[str]:
@@ -78,14 +78,85 @@ def test_public_functions_are_all_listed() -> None:
         assert public <= set(module.__all__), module.__name__
 
 
-def test_faces_have_same_names_and_signatures() -> None:
-    """Each Run API function of yanex exists in yanex.aio with an identical signature."""
+def _implementation(name: str) -> object:
+    """The one implementation of a Run API function: in _api, or in _contexts for the context
+    managers (read from the source modules, not from either face)."""
+    import yanex._api
+    import yanex._contexts
+
+    if name in ("create_experiment", "create_context"):
+        return getattr(yanex._contexts, name)
+    return getattr(yanex._api, name)
+
+
+def _contract(fn: object) -> tuple[inspect.Signature, str]:
+    return inspect.signature(fn), inspect.getdoc(fn) or ""  # type: ignore[arg-type]
+
+
+def test_blocking_face_is_the_implementation() -> None:
+    """Each Run API function of yanex has the signature and whole docstring of its
+    implementation: it is the implementation, or (for coroutines) wraps it."""
     for name in _run_api_names():
-        sync_fn = getattr(yanex, name)
-        async_fn = getattr(yanex.aio, name, None)
-        assert async_fn is not None, f"yanex.aio lacks {name}"
-        assert name in yanex.aio.__all__
-        assert inspect.signature(sync_fn) == inspect.signature(async_fn), name
+        impl, face = _implementation(name), getattr(yanex, name)
+        assert face is impl or face.__wrapped__ is impl, name
+        assert _contract(face) == _contract(impl), name
+        signature, doc = _contract(impl)
+        for param in signature.parameters:  # the docstring explains every parameter
+            assert f"``{param}``" in doc, f"{name}: its docstring does not explain {param}"
+
+
+def test_async_face_is_derived_from_the_implementation() -> None:
+    """Each Run API function of yanex exists in yanex.aio with the implementation's signature
+    and docstring; only the async context managers have their own (same parameters)."""
+    for name in _run_api_names():
+        impl, face = _implementation(name), getattr(yanex.aio, name, None)
+        assert face is not None and name in yanex.aio.__all__, f"yanex.aio lacks {name}"
+        if name in ("create_experiment", "create_context"):
+            params = inspect.signature(face).parameters
+            assert params == inspect.signature(impl).parameters, name
+            assert "async with" in (face.__doc__ or ""), name
+            continue
+        assert face is impl or face.__wrapped__ is impl, name
+        assert _contract(face) == _contract(impl), name
+
+
+def test_help_shows_the_whole_contract_on_both_faces() -> None:
+    """help() of a Run API function renders the implementation's whole docstring and its
+    parameters, on yanex and on yanex.aio."""
+    import pydoc
+
+    for name in ("run_multiple", "execute_bash_script", "get_param", "load_artifact"):
+        doc = inspect.getdoc(_implementation(name)) or ""
+        for face in (yanex, yanex.aio):
+            text = pydoc.render_doc(getattr(face, name), renderer=pydoc.plaintext)
+            assert all(line.strip() in text for line in doc.splitlines()), (face, name)
+            assert str(inspect.signature(_implementation(name))).split(" -> ")[0] in text
+
+
+def test_context_methods_are_derived_from_the_implementation() -> None:
+    """ExperimentContext and AsyncExperimentContext offer the same methods, each with the
+    signature (after self) and docstring of the Run API function of that name; the async
+    ones are coroutines."""
+    import yanex._contexts as contexts
+
+    sync_cls, async_cls = contexts.ExperimentContext, contexts.AsyncExperimentContext
+    names = {n for n, v in vars(sync_cls).items() if inspect.isfunction(v) and n[0] != "_"}
+    assert names == {n for n, v in vars(async_cls).items() if inspect.isfunction(v)} - {
+        "__aenter__",
+        "__aexit__",
+    } - {n for n in vars(async_cls) if n.startswith("_")}
+    assert len(names) >= 20
+    for name in names:
+        impl = getattr(yanex._api, name)
+        for cls in (sync_cls, async_cls):
+            method = getattr(cls, name)
+            params = list(inspect.signature(method).parameters.values())
+            assert params[0].name == "self"
+            assert params[1:] == list(inspect.signature(impl).parameters.values()), name
+            assert method.__doc__ == impl.__doc__, name
+        assert inspect.iscoroutinefunction(getattr(async_cls, name)), name
+        assert not inspect.iscoroutinefunction(getattr(sync_cls, name)), name
+    assert yanex.ExperimentContext is sync_cls and yanex.aio.AsyncExperimentContext is async_cls
 
 
 def test_async_face_is_awaitable() -> None:

@@ -1,67 +1,56 @@
 """The one implementation of every public Run API function, with its user-facing docstring.
 
-Functions that cannot block for long (parameters, metrics, small store reads) are plain
-functions shared by both faces; ``yanex.aio`` runs the file-heavy ones in a worker thread.
-Functions that wait on processes (``execute_bash_script``, ``run_multiple``) are coroutines
-here; ``yanex`` runs them through ``_portal``.
+The faces are derived from these functions, never transcribed (see ``_portal``): ``yanex``
+exposes the plain functions themselves and runs the coroutines (``execute_bash_script``,
+``run_multiple``: they wait on processes) through the portal; ``yanex.aio`` exposes the
+coroutines themselves and wraps each plain function in a coroutine, run in a worker thread
+when it is marked ``in_worker_thread`` (it touches files more than trivially), else inline.
+The context managers of ``create_experiment`` / ``create_context`` are in ``_contexts``.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from yanex import NO_DEFAULT, _context
+from yanex import _context, _portal
 from yanex._core import metadata
 from yanex._core.experiment import (
     ActiveExperiment,
-    ExperimentContext,
     ExperimentExit,
+    current,
     ensure_not_cli,
     request_outcome,
 )
-from yanex._models import ExperimentResult, ExperimentSpec, Status
+from yanex._models import NO_DEFAULT, ExperimentResult, ExperimentSpec, Status
 from yanex._store import layout
 from yanex.errors import ExperimentContextError
 
 if TYPE_CHECKING:
+    from yanex._records import Record
     from yanex.results import Experiment
     from yanex.results.graph import ExperimentGraph
 
 
-# Run API calls that ``exp.<name>(...)`` offers on an ExperimentContext.
-BOUND_TO_EXPERIMENT = frozenset(
-    {
-        "get_params",
-        "get_param",
-        "log_metrics",
-        "log_results",
-        "copy_artifact",
-        "save_artifact",
-        "load_artifact",
-        "artifact_exists",
-        "get_dependencies",
-        "get_dependency",
-        "assert_dependency",
-        "get_graph",
-        "list_artifacts",
-        "get_status",
-        "get_metadata",
-        "get_experiment_dir",
-        "get_artifacts_dir",
-        "get_experiment_id",
-        "execute_bash_script",
-        "completed",
-        "fail",
-        "cancel",
-    }
-)
+_PACKAGE = str(Path(__file__).parent) + os.sep  # as code objects name their files
+
+
+def _user_stacklevel(below: int = 0) -> int:
+    """The ``stacklevel`` for a ``warnings.warn`` made ``below`` calls beneath the caller of
+    this function that names the user's line: the first frame outside the yanex package,
+    whichever face, coroutine wrapper or ExperimentContext method the call came through."""
+    level, frame = 2 + below, sys._getframe(2)
+    while frame.f_code.co_filename.startswith(_PACKAGE) and frame.f_back is not None:
+        level, frame = level + 1, frame.f_back
+    return level
 
 
 def _require() -> ActiveExperiment:
-    exp = _context.current()
+    exp = current()
     if exp is None:
         raise ExperimentContextError("no active experiment: use yanex run or create_experiment")
     return exp
@@ -70,20 +59,25 @@ def _require() -> ActiveExperiment:
 # --- parameters ---------------------------------------------------------------------------
 
 
+@_portal.in_worker_thread
 def get_params() -> dict[str, Any]:
-    """The experiment's parameters (CLI overrides > environment > config files); {} standalone."""
-    exp = _context.current()
+    """The experiment's parameters as a dict (nested dicts as given); {} standalone.
+
+    Precedence: ``yanex run --param`` overrides, then ``YANEX_PARAM_*`` environment values,
+    then the config file; ``create_experiment(config=...)`` gives them directly.
+    """
+    exp = current()
     return dict(exp.params()) if exp is not None else {}
 
 
 def get_param(key: str, default: Any = NO_DEFAULT) -> Any:
-    """One parameter by key, with dot notation for nesting (``"model.layers"``).
+    """One parameter: ``key`` may use dot notation for nesting (``"model.layers"``).
 
     Returns ``default`` when the key is not among the parameters. When no default was
     given at all, returns None with a warning; an explicit ``default=None`` is a chosen
     value (the k-fold pattern's ``get_param('_fold_idx', default=None)``) and stays quiet.
     """
-    return lookup_param(get_params(), key, default, stacklevel=3)
+    return lookup_param(get_params(), key, default, stacklevel=_user_stacklevel(below=1))
 
 
 def lookup_param(params: dict[str, Any], key: str, default: Any, *, stacklevel: int) -> Any:
@@ -99,7 +93,9 @@ def lookup_param(params: dict[str, Any], key: str, default: Any, *, stacklevel: 
 
 
 def get_cli_args() -> dict[str, Any]:
-    """The parsed ``yanex run`` flags of this experiment ({} when not started by yanex run)."""
+    """The parsed ``yanex run`` flags of this experiment, as a dict (``{"script":
+    "train.py", "parallel": 3, "param": ["lr=0.01"], "tag": [], ...}``); {} standalone or
+    when the experiment was not started by ``yanex run``."""
     return _context.cli_args()
 
 
@@ -107,23 +103,27 @@ def get_cli_args() -> dict[str, Any]:
 
 
 def is_standalone() -> bool:
-    """True when no experiment is tracking this code."""
-    return _context.current() is None
+    """True when no experiment is tracking this code (run with plain ``python``, outside any
+    ``create_experiment`` block): the logging functions are then no-ops."""
+    return current() is None
 
 
 def has_context() -> bool:
-    """True when an experiment is tracking this code."""
-    return _context.current() is not None
+    """True when an experiment is tracking this code (``yanex run``, ``run_multiple``, or a
+    ``create_experiment`` / ``create_context`` block); the opposite of ``is_standalone``."""
+    return current() is not None
 
 
 # --- metrics ------------------------------------------------------------------------------
 
 
 def log_metrics(data: dict[str, Any], step: int | None = None) -> None:
-    """Log metrics for a step; no-op standalone.
+    """Log ``data`` (a dict of metric name -> value) for step ``step``; a no-op standalone.
 
-    ``step=None`` takes the next step after the highest so far. Logging to an existing step
-    merges into it (new values win, the first timestamp stays, ``last_updated`` is set).
+    A ``step`` of None takes the next step after the highest so far. Logging to an existing
+    step merges into it (new values win, the first timestamp stays, ``last_updated`` is
+    set). Raises TypeError when ``data`` is not a dict or ``step`` not an int, ValueError
+    for a negative ``step``.
     """
     if not isinstance(data, dict):
         raise TypeError(f"log_metrics takes a dict of metrics, not {type(data).__name__}")
@@ -131,15 +131,18 @@ def log_metrics(data: dict[str, Any], step: int | None = None) -> None:
         raise TypeError(f"step must be an int or None, not {type(step).__name__}")
     if step is not None and step < 0:
         raise ValueError(f"step must not be negative: {step}")
-    exp = _context.current()
+    exp = current()
     if exp is not None:
         exp.log_metrics(data, step)
 
 
 def log_results(data: dict[str, Any], step: int | None = None) -> None:
-    """Deprecated alias of ``log_metrics``."""
+    """Deprecated alias of ``log_metrics(data, step)``: logs ``data`` for ``step`` the same
+    way, with a DeprecationWarning."""
     warnings.warn(
-        "log_results() is deprecated; use log_metrics()", DeprecationWarning, stacklevel=2
+        "log_results() is deprecated; use log_metrics()",
+        DeprecationWarning,
+        stacklevel=_user_stacklevel(),
     )
     log_metrics(data, step)
 
@@ -152,32 +155,49 @@ def _artifacts_dir(from_experiment: str | None = None) -> Path:
         from yanex._core import query
 
         return query.experiment_dir_of(from_experiment) / layout.ARTIFACTS
-    exp = _context.current()
+    exp = current()
     return exp.artifacts_dir if exp is not None else Path.cwd() / "artifacts"
 
 
+@_portal.in_worker_thread
 def copy_artifact(src_path: Path | str, filename: str | None = None) -> None:
-    """Copy a file into the artifacts directory (``./artifacts/`` standalone)."""
+    """Copy the file ``src_path`` into the artifacts directory (``./artifacts/`` standalone),
+    as ``filename`` (default: the source's own name).
+
+    Raises FileNotFoundError when the source does not exist, IsADirectoryError for a
+    directory, ValueError when ``filename`` would leave the artifacts directory.
+    """
     from yanex._core import artifacts as _artifacts
 
     _artifacts.copy(src_path, _artifacts_dir(), filename)
 
 
+@_portal.in_worker_thread
 def save_artifact(
     obj: Any, filename: str, saver: Callable[[Any, Path], None] | None = None
 ) -> None:
-    """Save an object as an artifact, its format chosen by the extension or by ``saver``."""
+    """Save ``obj`` as the artifact ``filename`` (``./artifacts/`` standalone).
+
+    The extension picks the format: ``.txt`` (str), ``.csv`` (DataFrame or list of dicts),
+    ``.json``, ``.jsonl`` (list of dicts), ``.npy`` / ``.npz`` (numpy), ``.pt`` / ``.pth``
+    (torch), ``.pkl`` (pickle), ``.png`` (matplotlib figure or PIL image); any other, or
+    any object, with ``saver(obj, path)``. Raises ValueError for an unknown format without
+    ``saver``, TypeError when ``obj`` does not suit the format, ImportError when the library
+    the format needs is not installed.
+    """
     from yanex._core import artifacts as _artifacts
 
     _artifacts.save(obj, _artifacts_dir(), filename, saver)
 
 
+@_portal.in_worker_thread
 def load_artifact(
     filename: str,
     loader: Callable[[Path], Any] | None = None,
     from_experiment: str | None = None,
 ) -> Any:
-    """Load an artifact; None when it does not exist.
+    """Load the artifact ``filename``, in the format its extension names, or with the
+    ``loader`` given (called as ``loader(path)``); None when it does not exist.
 
     Searched in ``from_experiment`` if given; else in the current experiment, then in its
     dependencies, then in theirs (breadth first: the nearest one that has it wins). Raises
@@ -186,7 +206,7 @@ def load_artifact(
     from yanex._core import artifacts as _artifacts
 
     directory = _artifacts_dir(from_experiment)
-    exp = _context.current() if from_experiment is None else None
+    exp = current() if from_experiment is None else None
     if exp is not None:
         from yanex._core import dependencies
 
@@ -194,15 +214,19 @@ def load_artifact(
     return _artifacts.load(directory, filename, loader)
 
 
+@_portal.in_worker_thread
 def artifact_exists(filename: str, from_experiment: str | None = None) -> bool:
-    """True when the artifact exists."""
+    """True when the artifact ``filename`` exists: in ``from_experiment`` (id, unique id
+    prefix or name) if given, else in the current experiment (``./artifacts/`` standalone)."""
     from yanex._core import artifacts as _artifacts
 
     return _artifacts.exists(_artifacts_dir(from_experiment), filename)
 
 
+@_portal.in_worker_thread
 def list_artifacts(from_experiment: str | None = None) -> list[str]:
-    """Artifact names, sorted."""
+    """The names of the artifacts, sorted: those of ``from_experiment`` (id, unique id prefix
+    or name) if given, else of the current experiment (``./artifacts/`` standalone)."""
     from yanex._core import artifacts as _artifacts
 
     return _artifacts.list_names(_artifacts_dir(from_experiment))
@@ -213,19 +237,23 @@ def list_artifacts(from_experiment: str | None = None) -> list[str]:
 
 def get_experiment_id() -> str | None:
     """The current experiment's id; None standalone."""
-    exp = _context.current()
+    exp = current()
     return exp.id if exp is not None else None
 
 
+@_portal.in_worker_thread
 def get_status() -> str | None:
-    """The current experiment's status; None standalone."""
-    exp = _context.current()
+    """The current experiment's status (``"running"`` while it runs, or ``created``,
+    ``completed``, ``failed``, ``cancelled``, ``staged``); None standalone."""
+    exp = current()
     return str(exp.metadata().status) if exp is not None else None
 
 
+@_portal.in_worker_thread
 def get_metadata() -> dict[str, Any]:
-    """The current experiment's metadata as a dict; {} standalone."""
-    exp = _context.current()
+    """The current experiment's whole metadata as a dict (id, name, status, times, script,
+    tags, git and environment facts, as in ``metadata.json``); {} standalone."""
+    exp = current()
     if exp is None:
         return {}
     return metadata.as_dict(exp.dir)
@@ -233,36 +261,17 @@ def get_metadata() -> dict[str, Any]:
 
 def get_experiment_dir() -> Path | None:
     """Absolute path of the current experiment's directory; None standalone."""
-    exp = _context.current()
+    exp = current()
     return exp.dir if exp is not None else None
 
 
 def get_artifacts_dir() -> Path | None:
     """Absolute path of the current experiment's artifacts directory; None standalone."""
-    exp = _context.current()
+    exp = current()
     return exp.artifacts_dir if exp is not None else None
 
 
 # --- explicit experiments -----------------------------------------------------------------
-
-
-def create_experiment(
-    script_path: Path | str,
-    name: str | None = None,
-    config: dict[str, Any] | None = None,
-    tags: list[str] | None = None,
-    description: str | None = None,
-) -> ExperimentContext:
-    """A new experiment as a context manager: completed on normal exit, failed on an
-    exception (message and traceback kept), cancelled on KeyboardInterrupt.
-
-    The experiment is stored when this is called, with status ``created``: its
-    ``experiment_id`` is readable at once, and another process may join it with
-    ``create_context(id)``. Entering the ``with`` block moves it to ``running``.
-
-    Raises ExperimentContextError inside a ``yanex run`` experiment.
-    """
-    return ExperimentContext.create_now(creation(script_path, name, config, tags, description))
 
 
 def creation(
@@ -272,7 +281,7 @@ def creation(
     tags: list[str] | None,
     description: str | None,
 ) -> dict[str, Any]:
-    """The checked arguments of create_experiment (both faces)."""
+    """The checked arguments of create_experiment (both faces; see ``_contexts``)."""
     ensure_not_cli("create_experiment()")
     if config is not None and not isinstance(config, dict):
         raise TypeError("config must be a dict")
@@ -285,12 +294,11 @@ def creation(
     }
 
 
-def create_context(experiment_id: str) -> ExperimentContext:
-    """A context manager on an existing experiment (id, unique id prefix or name; never a
-    path), to resume or join it."""
+def experiment_id_of(ref: str) -> str:
+    """The id of the one stored experiment ``ref`` names (id, unique id prefix or name)."""
     from yanex._core import query
 
-    return ExperimentContext(exp_id=query.experiment_dir_of(experiment_id).name)
+    return query.experiment_dir_of(ref).name
 
 
 def _end(status: Status, message: str | None) -> None:
@@ -318,47 +326,52 @@ def cancel(message: str) -> None:
 # --- dependencies -------------------------------------------------------------------------
 
 
+@_portal.in_worker_thread
 def get_dependencies(transitive: bool = False) -> list[Experiment]:
-    """Experiments the current one depends on (``-D``), dependencies first; [] standalone.
+    """Experiments the current one depends on (``yanex run -D``), every dependency before
+    the experiments that depend on it; [] standalone.
 
     The direct dependencies come as a list that also answers by slot: ``deps["data"]``,
-    ``"data" in deps``, ``deps.items()``. ``transitive=True`` gives a plain list of every
-    experiment upstream (transitive dependencies have no slot of this experiment).
+    ``"data" in deps``, ``deps.items()``. With ``transitive`` true it is a plain list of
+    every experiment upstream (transitive dependencies have no slot of this experiment).
     """
     from yanex._core import dependencies
+    from yanex.results import _dependencies
 
-    exp = _context.current()
+    exp = current()
     if exp is None:
-        return dependencies.DependencyList()
+        return _dependencies.DependencyList()
     if transitive:
         entries = [f"{k}={v}" for k, v in dependencies.slots_of(exp.dir).items()]
-        return dependencies.resolve(entries, transitive=True)
-    return dependencies.direct(exp.dir)
+        return _dependencies.ordered(entries, transitive=True)
+    return _dependencies.direct(exp.dir)
 
 
+@_portal.in_worker_thread
 def get_dependency(slot: str) -> Experiment | None:
     """The experiment in dependency slot ``slot`` (``-D slot=ID``; ``dep1``... without a
     name); None standalone or when there is no such slot."""
-    from yanex._core import dependencies
+    from yanex.results import _dependencies
 
-    exp = _context.current()
-    return dependencies.direct(exp.dir).get(slot) if exp is not None else None
+    exp = current()
+    return _dependencies.direct(exp.dir).get(slot) if exp is not None else None
 
 
+@_portal.in_worker_thread
 def assert_dependency(script_name: str, slot: str | None = None) -> None:
     """Fail the experiment unless a dependency (the one in ``slot``, if given) ran
     ``script_name``. No-op standalone."""
     from yanex._core import dependencies
 
-    exp = _context.current()
+    exp = current()
     if exp is None:
         return
-    deps = dependencies.direct(exp.dir)
-    if slot is not None and slot not in deps:
-        by_slot = [f"{Path(d.script_path or '').name} (slot {k})" for k, d in deps.items()]
-        _dependency_failure(f"No dependency in slot '{slot}'", ", ".join(by_slot) or "none")
-    candidates = [deps[slot]] if slot is not None else list(deps)
-    scripts = [Path(d.script_path or "").name for d in candidates]
+    by_slot, in_order = dependencies.direct(exp.dir)
+    if slot is not None and slot not in by_slot:
+        held = [f"{_script_name(d)} (slot {k})" for k, d in by_slot.items()]
+        _dependency_failure(f"No dependency in slot '{slot}'", ", ".join(held) or "none")
+    candidates = [by_slot[slot]] if slot is not None else in_order
+    scripts = [_script_name(d) for d in candidates]
     if script_name in scripts:
         return
     where = f" in slot '{slot}'" if slot is not None else ""
@@ -366,21 +379,24 @@ def assert_dependency(script_name: str, slot: str | None = None) -> None:
     _dependency_failure(f"No dependency from '{script_name}' found{where}", found)
 
 
-def _dependency_failure(headline: str, found: str) -> NoReturn:
-    import sys
+def _script_name(rec: Record) -> str:
+    return Path(rec.summary.script_path or "").name
 
+
+def _dependency_failure(headline: str, found: str) -> NoReturn:
     # the documented user-facing message, then the experiment fails with it
     print(f"Error: {headline}\nCurrent dependencies are from: {found}", file=sys.stderr)
     fail(f"{headline} (dependencies are from: {found})")
     raise AssertionError("fail() leaves by raising")  # pragma: no cover
 
 
+@_portal.in_worker_thread
 def get_graph() -> ExperimentGraph:
     """The dependency graph of the current experiment: what it depends on and what depends
     on it (``yanex.results.ExperimentGraph``); an empty graph standalone."""
     from yanex.results.graph import ExperimentGraph, get_graph
 
-    exp = _context.current()
+    exp = current()
     return get_graph(exp.id) if exp is not None else ExperimentGraph([], [])
 
 
@@ -394,7 +410,7 @@ async def execute_bash_script(
     stream_output: bool = True,
     working_dir: Path | str | None = None,
 ) -> dict[str, Any]:
-    """Run a shell command (with bash) inside the current experiment and wait for it.
+    """Run the shell ``command`` (with bash) inside the current experiment; wait for it.
 
     The command gets ``YANEX_EXPERIMENT_ID`` and the parameters as ``YANEX_PARAM_*`` in its
     environment, so a Python script it starts logs into this experiment. It runs in
@@ -422,7 +438,8 @@ async def execute_bash_script(
 async def run_multiple(
     experiments: Sequence[ExperimentSpec], parallel: int | None = None, verbose: bool = False
 ) -> list[ExperimentResult]:
-    """Run each spec's script as a tracked experiment of its own and wait for all of them.
+    """Run the script of each ExperimentSpec in ``experiments`` as a tracked experiment of
+    its own, and wait for all of them.
 
     ``parallel``: None runs them one after another, 0 one per CPU, N at most N at a time.
     A failing experiment does not stop the others. ``verbose`` (or a terminal on stderr)

@@ -6,7 +6,11 @@ The current experiment is resolved, in order, from:
    thread-local, so concurrent asyncio tasks each see their own experiment);
 2. the innermost experiment context entered anywhere in this process, so worker threads
    started inside a ``with yanex.create_experiment(...)`` block log into it too;
-3. the environment a supervisor sets for its child (below).
+3. the environment a supervisor sets for its child (below): that one needs the store, so
+   ``_core/experiment.current()`` adds it, and code that logs asks that function.
+
+Code that enters an experiment calls ``push``/``pop``; code that runs one call on behalf of
+an experiment (``exp.log_metrics(...)``, the portal's loop thread) uses ``using``.
 
 The environment protocol between a supervisor (``yanex run``, ``run_multiple``,
 ``execute_bash_script``) and the process it starts:
@@ -33,11 +37,19 @@ This module is a leaf: it may be imported from anywhere and imports nothing of y
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from yanex._core.experiment import ActiveExperiment
+
+class Tracked(Protocol):
+    """What this module needs of an experiment handle (``_core.experiment.ActiveExperiment``)."""
+
+    id: str
+
+    def after_fork(self) -> None: ...
+
 
 ENV_EXPERIMENT_ID = "YANEX_EXPERIMENT_ID"
 ENV_EXPERIMENTS_DIR = "YANEX_EXPERIMENTS_DIR"
@@ -54,41 +66,38 @@ ENV_KILL_GRACE = "YANEX_KILL_GRACE"  # seconds between stop signals (``_supervis
 ENV_PLATFORM = "YANEX_PLATFORM"  # "portable": no Linux-only calls (``_platform``)
 ENV_ASYNC_BACKEND = "YANEX_ASYNC_BACKEND"  # the blocking face's loop (``_portal``)
 
-_current: ContextVar[ActiveExperiment | None] = ContextVar("yanex_current", default=None)
-_process_stack: list[ActiveExperiment] = []
-_env_experiment: list[ActiveExperiment] = []  # cached handle built from the environment
+_current: ContextVar[Tracked | None] = ContextVar("yanex_current", default=None)
+_process_stack: list[Tracked] = []
 
 
-def current() -> ActiveExperiment | None:
-    """The experiment the calling code belongs to, or None (standalone)."""
+def current() -> Tracked | None:
+    """The experiment entered by the calling code (1 and 2 above), or None."""
     exp = _current.get()
     if exp is not None:
         return exp
-    if _process_stack:
-        return _process_stack[-1]
-    if _env_experiment:
-        return _env_experiment[0]
-    if os.environ.get(ENV_EXPERIMENT_ID):
-        return _from_environment()
-    return None
+    return _process_stack[-1] if _process_stack else None
 
 
-def _from_environment() -> ActiveExperiment | None:
-    from yanex._core.experiment import ActiveExperiment
+@contextmanager
+def using(exp: Tracked | None) -> Iterator[None]:
+    """Make ``exp`` current for this task or thread for the duration of the block."""
+    token = _current.set(exp)
+    try:
+        yield
+    finally:
+        try:
+            _current.reset(token)
+        except ValueError:  # left in another context (an async generator closed elsewhere)
+            _current.set(None)
 
-    exp = ActiveExperiment.from_environment(os.environ[ENV_EXPERIMENT_ID])
-    if exp is not None:
-        _env_experiment.append(exp)
-    return exp
 
-
-def push(exp: ActiveExperiment) -> Any:
+def push(exp: Tracked) -> Any:
     """Make ``exp`` current; returns the token for ``pop``."""
     _process_stack.append(exp)
     return _current.set(exp)
 
 
-def pop(exp: ActiveExperiment, token: Any) -> None:
+def pop(exp: Tracked, token: Any) -> None:
     try:
         _current.reset(token)
     except ValueError:  # exited in another context (e.g. a different task): clear it there
@@ -99,7 +108,7 @@ def pop(exp: ActiveExperiment, token: Any) -> None:
             break
 
 
-def in_context_manager(exp: ActiveExperiment) -> bool:
+def in_context_manager(exp: Tracked) -> bool:
     """True when ``exp`` was entered with a ``with``/``async with`` block (not the environment)."""
     return _current.get() is exp or any(e is exp for e in _process_stack)
 
@@ -123,7 +132,7 @@ def cli_args() -> dict[str, Any]:
 
 
 def _after_fork_in_child() -> None:
-    for exp in (*_process_stack, *_env_experiment):
+    for exp in _process_stack:
         exp.after_fork()
 
 

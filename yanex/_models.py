@@ -1,4 +1,4 @@
-"""Public value types: Status, ExperimentSpec, ExperimentResult."""
+"""Public value types: Status, ExperimentSpec, ExperimentResult (and get_param's NO_DEFAULT)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,16 @@ class Status(enum.StrEnum):
 
 
 TERMINAL = frozenset({Status.COMPLETED, Status.FAILED, Status.CANCELLED})
+
+
+class _NoDefault:
+    """The default of ``get_param`` when the caller gives none (``default=None`` is a value)."""
+
+    def __repr__(self) -> str:
+        return "<no default>"
+
+
+NO_DEFAULT: Any = _NoDefault()
 
 
 @dataclass

@@ -20,12 +20,14 @@ import atexit
 import functools
 import os
 import threading
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, ParamSpec, TypeVar
 
 from yanex import _context
 
 T = TypeVar("T")
+P = ParamSpec("P")
+F = TypeVar("F", bound=Callable[..., Any])
 
 _lock = threading.Lock()
 _state: dict[str, Any] = {}
@@ -93,14 +95,12 @@ if hasattr(os, "register_at_fork"):
 def call(fn: Callable[..., Awaitable[T]], /, *args: Any, **kwargs: Any) -> T:
     """Run ``await fn(*args, **kwargs)`` in the portal's loop and block for the result."""
     done = threading.Event()
-    from yanex import _context
-
-    caller_exp = _context._current.get()  # the loop thread does not share our ContextVars
+    caller_exp = _context.current()  # the loop thread does not share our ContextVars
 
     async def runner() -> T:
         try:
-            _context._current.set(caller_exp)  # task-local: the caller's experiment
-            return await fn(*args, **kwargs)
+            with _context.using(caller_exp):  # task-local: the caller's experiment
+                return await fn(*args, **kwargs)
         finally:
             done.set()
 
@@ -119,3 +119,62 @@ def run(fn: Callable[..., Awaitable[T]], /, *args: Any, **kwargs: Any) -> T:
 
     name, options = backend()
     return anyio.run(functools.partial(fn, *args, **kwargs), backend=name, backend_options=options)
+
+
+# --- deriving the faces from the one implementation ---------------------------------------
+
+
+def blocking(fn: Callable[P, Awaitable[T]]) -> Callable[P, T]:
+    """The blocking face of coroutine function ``fn``: runs it in the portal's loop and waits.
+
+    Same name, signature and docstring (``__wrapped__`` is ``fn``), so ``help()`` and
+    ``inspect.signature`` show the implementation's contract.
+    """
+
+    @functools.wraps(fn)
+    def run(*args: P.args, **kwargs: P.kwargs) -> T:
+        return call(fn, *args, **kwargs)
+
+    return run
+
+
+def in_worker_thread(fn: F) -> F:
+    """Mark a plain function that reads or writes files more than trivially: ``awaitable``
+    runs it in a worker thread, so the async face never stalls the event loop on it."""
+    setattr(fn, _IN_THREAD, True)
+    return fn
+
+
+_IN_THREAD = "_yanex_in_worker_thread"
+
+
+def awaitable(
+    fn: Callable[P, T], *, thread: bool | None = None
+) -> Callable[P, Coroutine[Any, Any, T]]:
+    """The async face of plain function ``fn``: a coroutine function with the same name,
+    signature and docstring (``__wrapped__`` is ``fn``).
+
+    It runs ``fn`` in a worker thread, with the caller's context variables (its current
+    experiment), when ``thread`` is true or ``fn`` is marked ``in_worker_thread``; else inline,
+    then yields to the loop once (a checkpoint), as any await should.
+    """
+    if thread if thread is not None else getattr(fn, _IN_THREAD, False):
+
+        async def run(*args: P.args, **kwargs: P.kwargs) -> T:
+            import contextvars
+
+            import anyio.to_thread
+
+            bound = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
+            return await anyio.to_thread.run_sync(bound)
+
+    else:
+
+        async def run(*args: P.args, **kwargs: P.kwargs) -> T:
+            import anyio.lowlevel
+
+            result = fn(*args, **kwargs)
+            await anyio.lowlevel.checkpoint()
+            return result
+
+    return functools.wraps(fn)(run)

@@ -1,134 +1,55 @@
 """The async face: the Run API under the same names as ``yanex``, awaitable.
 
-Calls that touch files more than trivially (artifacts, metadata reads) run in a worker
-thread so they never stall the event loop; ``log_metrics`` appends one short record and
-runs inline (a thread hop would cost more than the write). ``create_experiment`` and
-``create_context`` return context managers for ``async with``. Works under asyncio (with or
-without uvloop) and trio.
+Nothing here is transcribed: each coroutine is derived from its one implementation in
+``yanex._api`` by ``_portal.awaitable``, which keeps its name, signature and docstring
+(``__wrapped__`` is the implementation), or is that implementation when it is a coroutine
+already (``execute_bash_script``, ``run_multiple``). Functions that touch files more than
+trivially (artifacts, metadata reads) run in a worker thread so they never stall the event
+loop; the others (``log_metrics`` appends one short record) run inline, then yield once.
+``create_experiment`` and ``create_context`` return ``AsyncExperimentContext`` for
+``async with``. The ``yanex.results`` queries are here too, awaitable, built on first use.
+Works under asyncio (with or without uvloop) and trio.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import anyio
-import anyio.to_thread
+from yanex import _api, _portal
+from yanex._contexts import AsyncExperimentContext
+from yanex._core.experiment import ExperimentBlock
+from yanex._models import ExperimentResult, ExperimentSpec
 
-from yanex import NO_DEFAULT, _api
+_aw = _portal.awaitable
 
-if TYPE_CHECKING:
-    from yanex._core.experiment import ExperimentContext
-    from yanex._models import ExperimentResult, ExperimentSpec
-    from yanex.results import Experiment, ExperimentGraph
-
-
-async def get_params() -> dict[str, Any]:
-    """The experiment's parameters; {} standalone."""
-    return dict(await _in_thread(_api.get_params))
-
-
-async def get_param(key: str, default: Any = NO_DEFAULT) -> Any:
-    """One parameter (dot notation); ``default`` when missing (None and a warning if none given)."""
-
-    return _api.lookup_param(await get_params(), key, default, stacklevel=3)
-
-
-async def get_cli_args() -> dict[str, Any]:
-    """The parsed ``yanex run`` flags; {} outside yanex run."""
-    return _api.get_cli_args()
-
-
-async def is_standalone() -> bool:
-    """True when no experiment is tracking this code."""
-    return _api.is_standalone()
-
-
-async def has_context() -> bool:
-    """True when an experiment is tracking this code."""
-    return _api.has_context()
-
-
-async def log_metrics(data: dict[str, Any], step: int | None = None) -> None:
-    """Log metrics for a step (see ``yanex.log_metrics``)."""
-    _api.log_metrics(data, step)
-    await anyio.lowlevel.checkpoint()
-
-
-async def log_results(data: dict[str, Any], step: int | None = None) -> None:
-    """Deprecated: use log_metrics."""
-    import warnings
-
-    warnings.warn(
-        "log_results() is deprecated; use log_metrics()", DeprecationWarning, stacklevel=2
-    )
-    await log_metrics(data, step)
-
-
-async def _in_thread(fn: Callable[..., Any], *args: Any) -> Any:
-    """Run ``fn`` in a worker thread, keeping the caller's current experiment."""
-    import contextvars
-
-    ctx = contextvars.copy_context()
-    return await anyio.to_thread.run_sync(ctx.run, fn, *args)
-
-
-async def copy_artifact(src_path: Path | str, filename: str | None = None) -> None:
-    """Copy a file into the artifacts directory."""
-    await _in_thread(_api.copy_artifact, src_path, filename)
-
-
-async def save_artifact(
-    obj: Any, filename: str, saver: Callable[[Any, Path], None] | None = None
-) -> None:
-    """Save an object as an artifact; format by extension, or ``saver(obj, path)``."""
-    await _in_thread(_api.save_artifact, obj, filename, saver)
-
-
-async def load_artifact(
-    filename: str,
-    loader: Callable[[Path], Any] | None = None,
-    from_experiment: str | None = None,
-) -> Any:
-    """Load an artifact; None when missing."""
-    return await _in_thread(_api.load_artifact, filename, loader, from_experiment)
-
-
-async def artifact_exists(filename: str, from_experiment: str | None = None) -> bool:
-    """True when the artifact exists."""
-    return bool(await _in_thread(_api.artifact_exists, filename, from_experiment))
-
-
-async def list_artifacts(from_experiment: str | None = None) -> list[str]:
-    """Artifact names, sorted."""
-    return list(await _in_thread(_api.list_artifacts, from_experiment))
-
-
-async def get_experiment_id() -> str | None:
-    """The current experiment's id; None standalone."""
-    return _api.get_experiment_id()
-
-
-async def get_status() -> str | None:
-    """The current experiment's status; None standalone."""
-    status = await _in_thread(_api.get_status)
-    return str(status) if status is not None else None
-
-
-async def get_metadata() -> dict[str, Any]:
-    """The current experiment's metadata; {} standalone."""
-    return dict(await _in_thread(_api.get_metadata))
-
-
-async def get_experiment_dir() -> Path | None:
-    """The current experiment's directory; None standalone."""
-    return _api.get_experiment_dir()
-
-
-async def get_artifacts_dir() -> Path | None:
-    """The current experiment's artifacts directory; None standalone."""
-    return _api.get_artifacts_dir()
+get_params = _aw(_api.get_params)
+get_param = _aw(_api.get_param)
+get_cli_args = _aw(_api.get_cli_args)
+is_standalone = _aw(_api.is_standalone)
+has_context = _aw(_api.has_context)
+log_metrics = _aw(_api.log_metrics)
+log_results = _aw(_api.log_results)
+copy_artifact = _aw(_api.copy_artifact)
+save_artifact = _aw(_api.save_artifact)
+load_artifact = _aw(_api.load_artifact)
+artifact_exists = _aw(_api.artifact_exists)
+list_artifacts = _aw(_api.list_artifacts)
+get_experiment_id = _aw(_api.get_experiment_id)
+get_status = _aw(_api.get_status)
+get_metadata = _aw(_api.get_metadata)
+get_experiment_dir = _aw(_api.get_experiment_dir)
+get_artifacts_dir = _aw(_api.get_artifacts_dir)
+completed = _aw(_api.completed)
+fail = _aw(_api.fail)
+cancel = _aw(_api.cancel)
+get_dependencies = _aw(_api.get_dependencies)
+get_dependency = _aw(_api.get_dependency)
+assert_dependency = _aw(_api.assert_dependency)
+get_graph = _aw(_api.get_graph)
+execute_bash_script = _api.execute_bash_script
+run_multiple = _api.run_multiple
 
 
 def create_experiment(
@@ -137,87 +58,30 @@ def create_experiment(
     config: dict[str, Any] | None = None,
     tags: list[str] | None = None,
     description: str | None = None,
-) -> ExperimentContext:
-    """A new experiment for ``async with`` (``await exp.log_metrics(...)`` inside).
+) -> AsyncExperimentContext:
+    """A new experiment for ``async with``: completed on normal exit, failed on an exception
+    (message and traceback kept), cancelled on KeyboardInterrupt or cancellation. Inside,
+    ``await exp.log_metrics(...)`` and the other ``yanex.aio`` coroutines are its methods.
+    ``script_path``, ``name``, ``config``, ``tags`` and ``description``: as for
+    ``yanex.create_experiment``.
 
     Unlike ``yanex.create_experiment``, it is stored on entering ``async with`` (in a worker
-    thread: creating one runs git, which must not block the event loop)."""
-    from yanex._core.experiment import ExperimentContext
-
+    thread: creating one runs git, which must not block the event loop), with status
+    ``running``. Raises ExperimentContextError inside a ``yanex run`` experiment, TypeError
+    when ``config`` is not a dict.
+    """
     opts = _api.creation(script_path, name, config, tags, description)
-    return _async_bound(ExperimentContext(create=opts))
+    return AsyncExperimentContext(ExperimentBlock(create=opts))
 
 
-def create_context(experiment_id: str) -> ExperimentContext:
-    """An existing experiment for ``async with``."""
-    return _async_bound(_api.create_context(experiment_id))
+def create_context(experiment_id: str) -> AsyncExperimentContext:
+    """An existing experiment (id, unique id prefix or name; never a path) for ``async with``,
+    to resume or join it, as ``yanex.create_context`` does.
 
-
-def _async_bound(ctx: ExperimentContext) -> ExperimentContext:
-    ctx._face = __name__  # its ``exp.<name>`` methods are this module's coroutines
-    return ctx
-
-
-async def completed() -> None:
-    """Mark the experiment completed and leave its block."""
-    _api.completed()
-
-
-async def fail(message: str) -> None:
-    """Mark the experiment failed and leave its block."""
-    _api.fail(message)
-
-
-async def cancel(message: str) -> None:
-    """Mark the experiment cancelled and leave its block."""
-    _api.cancel(message)
-
-
-async def get_dependencies(transitive: bool = False) -> list[Experiment]:
-    """Experiments the current one depends on (``deps["slot"]`` works too); [] standalone."""
-    found: list[Experiment] = await _in_thread(_api.get_dependencies, transitive)
-    return found
-
-
-async def get_dependency(slot: str) -> Experiment | None:
-    """The experiment in dependency slot ``slot``; None standalone or without that slot."""
-    found: Experiment | None = await _in_thread(_api.get_dependency, slot)
-    return found
-
-
-async def assert_dependency(script_name: str, slot: str | None = None) -> None:
-    """Fail the experiment unless a dependency (in ``slot``, if given) ran ``script_name``."""
-    await _in_thread(_api.assert_dependency, script_name, slot)
-
-
-async def get_graph() -> ExperimentGraph:
-    """The current experiment's dependency graph (upstream and downstream); empty standalone."""
-    graph: ExperimentGraph = await _in_thread(_api.get_graph)
-    return graph
-
-
-async def execute_bash_script(
-    command: str,
-    timeout: float | None = None,
-    raise_on_error: bool = False,
-    stream_output: bool = True,
-    working_dir: Path | str | None = None,
-) -> dict[str, Any]:
-    """Run a shell command inside the experiment; cancelling stops its process group."""
-    return await _api.execute_bash_script(
-        command,
-        timeout=timeout,
-        raise_on_error=raise_on_error,
-        stream_output=stream_output,
-        working_dir=working_dir,
-    )
-
-
-async def run_multiple(
-    experiments: Sequence[ExperimentSpec], parallel: int | None = None, verbose: bool = False
-) -> list[ExperimentResult]:
-    """Run each spec as a tracked child experiment; cancelling stops every child."""
-    return await _api.run_multiple(experiments, parallel=parallel, verbose=verbose)
+    Raises ExperimentNotFoundError, AmbiguousExperimentError or InvalidReferenceError when
+    ``experiment_id`` names no single experiment.
+    """
+    return AsyncExperimentContext(ExperimentBlock(exp_id=_api.experiment_id_of(experiment_id)))
 
 
 async def as_completed(
@@ -238,112 +102,52 @@ async def as_completed(
             yield result
 
 
-# --- queries (yanex.results, awaitable: the store is read in a worker thread) -------------
+# --- queries: the yanex.results functions, awaitable (the store is read in a worker thread) ---
 
+_QUERIES = frozenset(
+    {
+        "archive_experiments",
+        "compare",
+        "experiment_exists",
+        "export_experiments",
+        "find",
+        "get_best",
+        "get_experiment",
+        "get_experiment_count",
+        "get_experiments",
+        "get_latest",
+        "get_metrics",
+    }
+)
 
-async def get_experiment(experiment_id: str) -> Experiment:
-    """The stored experiment with this id, unique id prefix or name (yanex.results)."""
+if TYPE_CHECKING:  # built on first use below: importing yanex.results costs ~20 ms
     from yanex import results
 
-    found: Experiment = await _query(results.get_experiment, experiment_id)
-    return found
+    archive_experiments = _aw(results.archive_experiments, thread=True)
+    compare = _aw(results.compare, thread=True)
+    experiment_exists = _aw(results.experiment_exists, thread=True)
+    export_experiments = _aw(results.export_experiments, thread=True)
+    find = _aw(results.find, thread=True)
+    get_best = _aw(results.get_best, thread=True)
+    get_experiment = _aw(results.get_experiment, thread=True)
+    get_experiment_count = _aw(results.get_experiment_count, thread=True)
+    get_experiments = _aw(results.get_experiments, thread=True)
+    get_latest = _aw(results.get_latest, thread=True)
+    get_metrics = _aw(results.get_metrics, thread=True)
 
 
-async def get_experiments(**filters: Any) -> list[Experiment]:
-    """Stored experiments matching the filters, newest first (yanex.results)."""
+def __getattr__(name: str) -> object:
+    if name not in _QUERIES:
+        raise AttributeError(f"module 'yanex.aio' has no attribute {name!r}")
     from yanex import results
 
-    found: list[Experiment] = await _query(results.get_experiments, **filters)
-    return found
-
-
-async def find(**filters: Any) -> list[dict[str, Any]]:
-    """Metadata dicts of the stored experiments matching the filters (yanex.results)."""
-    from yanex import results
-
-    found: list[dict[str, Any]] = await _query(results.find, **filters)
-    return found
-
-
-async def get_latest(**filters: Any) -> Experiment | None:
-    """The newest stored experiment matching the filters, or None (yanex.results)."""
-    from yanex import results
-
-    found: Experiment | None = await _query(results.get_latest, **filters)
-    return found
-
-
-async def get_best(metric: str, maximize: bool = True, **filters: Any) -> Experiment | None:
-    """The experiment with the best last value of ``metric`` (yanex.results)."""
-    from yanex import results
-
-    found: Experiment | None = await _query(results.get_best, metric, maximize, **filters)
-    return found
-
-
-async def compare(
-    params: Sequence[str] | None = None,
-    metrics: Sequence[str] | None = None,
-    only_different: bool = False,
-    **filters: Any,
-) -> Any:
-    """A pandas DataFrame comparing the matching experiments (yanex.results)."""
-    from yanex import results
-
-    return await _query(results.compare, params, metrics, only_different, **filters)
-
-
-async def get_metrics(
-    metrics: str | Sequence[str] | None = None,
-    include_params: str | Sequence[str] = "auto",
-    as_dataframe: bool = True,
-    **filters: Any,
-) -> Any:
-    """Metrics of the matching experiments in long format (yanex.results)."""
-    from yanex import results
-
-    return await _query(results.get_metrics, metrics, include_params, as_dataframe, **filters)
-
-
-async def get_experiment_count(**filters: Any) -> int:
-    """How many stored experiments match the filters (yanex.results)."""
-    from yanex import results
-
-    return int(await _query(results.get_experiment_count, **filters))
-
-
-async def experiment_exists(experiment_id: str, include_archived: bool = True) -> bool:
-    """True when ``experiment_id`` names exactly one stored experiment (yanex.results)."""
-    from yanex import results
-
-    return bool(await _query(results.experiment_exists, experiment_id, include_archived))
-
-
-async def archive_experiments(**filters: Any) -> int:
-    """Archive the active experiments matching the filters; how many (yanex.results)."""
-    from yanex import results
-
-    return int(await _query(results.archive_experiments, **filters))
-
-
-async def export_experiments(
-    path: Path | str,
-    format: str = "json",
-    **filters: Any,
-) -> None:
-    """Write the matching experiments to ``path`` as json, csv or yaml (yanex.results)."""
-    from yanex import results
-
-    await _query(results.export_experiments, path, format, **filters)
-
-
-async def _query(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    import functools
-
-    return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs))
+    value = _aw(getattr(results, name), thread=True)
+    globals()[name] = value
+    return value
 
 
 __all__ = [
+    "AsyncExperimentContext",
     "archive_experiments",
     "artifact_exists",
     "as_completed",

@@ -17,7 +17,6 @@ import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, SupportsIndex, overload
 
 from yanex._store import fs, layout, store
 from yanex._store.clock import now_iso
@@ -25,9 +24,6 @@ from yanex._store.schema import encode_pretty, json_decoder
 from yanex.errors import AmbiguousArtifactError, YanexError
 
 from . import query
-
-if TYPE_CHECKING:
-    from yanex.results import Experiment
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
@@ -116,78 +112,16 @@ def ordered(refs: Iterable[str], *, transitive: bool) -> list[query.Record]:
     return [r for r in done.values() if transitive or r.id in wanted]
 
 
-def resolve(ids: Iterable[str], *, transitive: bool = False) -> list[Experiment]:
-    """Experiment objects for the dependency entries ``ids``, in topological order."""
-    from yanex.results import Experiment
-
-    return [Experiment._from_record(r) for r in ordered(ids, transitive=transitive)]
-
-
-class DependencyList(list["Experiment"]):
-    """The direct dependencies: a list in topological order that also answers by slot.
-
-    ``deps[0]``, ``len(deps)`` and iteration are those of the list (of Experiment objects);
-    ``deps["data"]``, ``"data" in deps``, ``deps.get("data")``, ``keys()``, ``values()``
-    and ``items()`` are those of the dict slot -> Experiment that the dependencies guide
-    shows. Iterating gives experiments, not slot names (unlike a dict).
-    """
-
-    def __init__(
-        self, items: Iterable[Experiment] = (), slots: dict[str, Experiment] | None = None
-    ):
-        super().__init__(items)
-        self._slots: dict[str, Experiment] = dict(slots or {})
-
-    @overload
-    def __getitem__(self, key: SupportsIndex) -> Experiment: ...
-    @overload
-    def __getitem__(self, key: slice) -> list[Experiment]: ...
-    @overload
-    def __getitem__(self, key: str) -> Experiment: ...
-    def __getitem__(self, key: Any) -> Any:
-        if isinstance(key, str):
-            try:
-                return self._slots[key]
-            except KeyError:
-                raise KeyError(f"no dependency in slot {key!r} (slots: {self._names()})") from None
-        return super().__getitem__(key)
-
-    def __contains__(self, item: object) -> bool:
-        if isinstance(item, str):
-            return item in self._slots
-        return super().__contains__(item)
-
-    def _names(self) -> str:
-        return ", ".join(self._slots) or "none"
-
-    def get(self, slot: str, default: Experiment | None = None) -> Experiment | None:
-        return self._slots.get(slot, default)
-
-    def keys(self) -> list[str]:
-        return list(self._slots)
-
-    def values(self) -> list[Experiment]:
-        return list(self._slots.values())
-
-    def items(self) -> list[tuple[str, Experiment]]:
-        return list(self._slots.items())
-
-    def __repr__(self) -> str:
-        return f"DependencyList({self._slots!r})"
-
-
-def direct(exp_dir: Path, depends_on: Iterable[str] | None = None) -> DependencyList:
-    """The direct dependencies of the experiment in ``exp_dir`` (those still stored)."""
-    from yanex.results import Experiment
-
-    by_slot: dict[str, Experiment] = {}
-    for slot, ref in slots_of(exp_dir, depends_on).items():
-        rec = _lookup(ref)
-        if rec is not None:
-            by_slot[slot] = Experiment._from_record(rec)
-    entries = [f"{slot}={exp.id}" for slot, exp in by_slot.items()]
-    same = {exp.id: exp for exp in by_slot.values()}
-    return DependencyList([same[r.id] for r in ordered(entries, transitive=False)], by_slot)
+def direct(
+    exp_dir: Path, depends_on: Iterable[str] | None = None
+) -> tuple[dict[str, query.Record], list[query.Record]]:
+    """The direct dependencies of the experiment in ``exp_dir`` that are still stored: slot ->
+    record, and the same records in topological order (``yanex.results`` wraps them)."""
+    by_slot = {
+        slot: rec for slot, ref in slots_of(exp_dir, depends_on).items() if (rec := _lookup(ref))
+    }
+    entries = [f"{slot}={rec.id}" for slot, rec in by_slot.items()]
+    return by_slot, ordered(entries, transitive=False)
 
 
 # --- the artifact search of load_artifact ---------------------------------------------------

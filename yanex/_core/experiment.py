@@ -1,9 +1,10 @@
-"""Live experiments: the handle code logs through, and the context manager that owns one.
+"""Live experiments: the handle code logs through, and the block that owns one's status.
 
-``ActiveExperiment`` is what ``_context.current()`` returns: an experiment directory plus the
+``ActiveExperiment`` is what ``current()`` returns: an experiment directory plus the
 per-process state needed to write into it (the metrics writer, cached parameters).
-``ExperimentContext`` is what ``create_experiment`` / ``create_context`` return; it works as
-``with`` (blocking face) and ``async with`` (``yanex.aio``) and owns the final status.
+``ExperimentBlock`` opens an experiment (created, resumed or joined), makes it current and
+records its final status; the ``ExperimentContext`` pair of ``yanex._contexts`` wraps it for
+``with`` and ``async with``.
 
 ``completed()``, ``fail()`` and ``cancel()`` raise ``ExperimentExit``, a ``SystemExit``
 subclass, so an ``except Exception:`` in user code cannot swallow it. Inside a ``with`` block
@@ -18,7 +19,6 @@ import os
 import sys
 import threading
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -90,6 +90,33 @@ class ActiveExperiment:
         """A forked child must not share the parent's descriptor (flock is per description)."""
         self._writer = None
         self._writer_lock = threading.Lock()  # another thread may have held it at fork time
+
+
+_env_experiment: list[ActiveExperiment] = []  # the handle built from the environment, once
+
+
+def current() -> ActiveExperiment | None:
+    """The experiment the calling code belongs to, or None (standalone): the one entered
+    (``_context``), else the one a supervisor named in ``YANEX_EXPERIMENT_ID``."""
+    exp = _context.current()
+    if isinstance(exp, ActiveExperiment):
+        return exp
+    if _env_experiment:
+        return _env_experiment[0]
+    exp_id = os.environ.get(_context.ENV_EXPERIMENT_ID)
+    found = ActiveExperiment.from_environment(exp_id) if exp_id else None
+    if found is not None:
+        _env_experiment.append(found)
+    return found
+
+
+def _after_fork_in_child() -> None:
+    for exp in _env_experiment:
+        exp.after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def request_outcome(exp: ActiveExperiment, status: Status, message: str | None) -> None:
@@ -200,8 +227,9 @@ def create_stored(
     return exp_dir
 
 
-class ExperimentContext:
-    """Context manager of one experiment, for ``with`` and ``async with``."""
+class ExperimentBlock:
+    """One experiment entered as a block: opened, made current, and given its final status
+    when the block ends (the faces' ExperimentContext pair drives it)."""
 
     def __init__(
         self,
@@ -217,11 +245,11 @@ class ExperimentContext:
         self._ended: ActiveExperiment | None = None
         self._token: Any = None
         self._owns_status = False
-        self._face = "yanex"  # where ``exp.<name>`` methods come from; yanex.aio sets its own
 
     # -- entering and leaving --------------------------------------------------------------
 
-    def _open(self) -> ActiveExperiment:
+    def open(self) -> ActiveExperiment:
+        """Store, resume or join the experiment (blocking: it may run git)."""
         if self._exp is not None:
             raise ExperimentContextError("this experiment context is already active")
         return self._open_new() if self._create is not None else self._open_existing()
@@ -238,8 +266,8 @@ class ExperimentContext:
         return ActiveExperiment(meta.id, exp_dir)
 
     @classmethod
-    def create_now(cls, opts: dict[str, Any]) -> ExperimentContext:
-        """A context on an experiment stored at once with status ``created``: its id is
+    def create_now(cls, opts: dict[str, Any]) -> ExperimentBlock:
+        """A block on an experiment stored at once with status ``created``: its id is
         readable before ``with``, and another process may ``create_context(id)`` into it.
         Entering the ``with`` moves it to running."""
         opts = dict(opts)
@@ -262,7 +290,8 @@ class ExperimentContext:
                 self._owns_status = True
         return ActiveExperiment(meta.id, exp_dir)
 
-    def _finish(self, exp: ActiveExperiment, exc: BaseException | None) -> bool:
+    def finish(self, exp: ActiveExperiment, exc: BaseException | None) -> bool:
+        """Record how the block ended; True when ``exc`` is ours to swallow (blocking)."""
         exp.close()
         status, message, trace, swallow = _outcome_of(exc)
         if self._owns_status and store.read_metadata(exp.dir).status not in TERMINAL:
@@ -273,43 +302,18 @@ class ExperimentContext:
                 request_outcome(exp, status, message)  # for the supervisor, if there is one
         return swallow
 
-    def _activate(self, exp: ActiveExperiment) -> None:
+    def activate(self, exp: ActiveExperiment) -> None:
         self._exp = exp
         self._token = _context.push(exp)
 
-    def _deactivate(self) -> ActiveExperiment:
+    def deactivate(self) -> ActiveExperiment:
         exp = self.active
         _context.pop(exp, self._token)
         self._exp = self._token = None
         self._ended = exp  # its id and paths stay readable after the block
         return exp
 
-    def __enter__(self) -> ExperimentContext:
-        self._activate(self._open())
-        return self
-
-    def __exit__(
-        self, et: type[BaseException] | None, exc: BaseException | None, tb_: TracebackType | None
-    ) -> bool:
-        return self._finish(self._deactivate(), exc)
-
-    async def __aenter__(self) -> ExperimentContext:
-        import anyio
-
-        self._activate(await anyio.to_thread.run_sync(self._open))
-        return self
-
-    async def __aexit__(
-        self, et: type[BaseException] | None, exc: BaseException | None, tb_: TracebackType | None
-    ) -> bool:
-        import anyio
-
-        exp = self._deactivate()
-        with anyio.CancelScope(shield=True):
-            swallow = await anyio.to_thread.run_sync(self._finish, exp, exc)
-        return swallow
-
-    # -- the experiment, as methods --------------------------------------------------------
+    # -- the experiment ----------------------------------------------------------------------
 
     @property
     def active(self) -> ActiveExperiment:
@@ -318,62 +322,11 @@ class ExperimentContext:
         return self._exp
 
     @property
-    def _known(self) -> ActiveExperiment:
-        """The experiment while active, or the one this context ran once it has ended."""
+    def known(self) -> ActiveExperiment:
+        """The experiment while active, or the one this block ran once it has ended."""
         if self._exp is not None:
             return self._exp
         return self._ended or self._created or self.active
-
-    @property
-    def experiment_id(self) -> str:
-        return self._known.id
-
-    id = experiment_id
-
-    @property
-    def experiment_dir(self) -> Path:
-        return self._known.dir
-
-    @property
-    def artifacts_dir(self) -> Path:
-        return self._known.artifacts_dir
-
-    def __getattr__(self, name: str) -> Any:
-        """``exp.log_metrics(...)`` and the other Run API calls, bound to this experiment.
-
-        They come from the face that made this context: plain functions from ``yanex``
-        (so ``execute_bash_script`` blocks as documented), coroutines from ``yanex.aio``.
-        """
-        from yanex import _api
-
-        if name.startswith("_") or name not in _api.BOUND_TO_EXPERIMENT:
-            raise AttributeError(name)
-        import importlib
-        import inspect
-
-        func = getattr(importlib.import_module(self._face), name)
-        if inspect.iscoroutinefunction(func):
-
-            async def abound(*args: Any, **kwargs: Any) -> Any:
-                token = _context._current.set(self.active)
-                try:
-                    return await func(*args, **kwargs)
-                finally:
-                    _context._current.reset(token)
-
-            bound: Any = abound
-        else:
-
-            def bound(*args: Any, **kwargs: Any) -> Any:
-                token = _context._current.set(self.active)
-                try:
-                    return func(*args, **kwargs)
-                finally:
-                    _context._current.reset(token)
-
-        bound.__name__ = name
-        bound.__doc__ = func.__doc__
-        return bound
 
 
 def _outcome_of(exc: BaseException | None) -> tuple[Status, str | None, str | None, bool]:

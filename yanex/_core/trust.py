@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 from pathlib import Path, PurePosixPath
 
-from yanex import _context
 from yanex._store import layout
 from yanex.errors import UntrustedPickleWarning
 
@@ -75,10 +74,11 @@ def _stored_experiment(artifacts_dir: Path) -> str | None:
 
 def _lineage() -> set[str]:
     """Ids of the current experiment and of every experiment upstream of it."""
-    exp = _context.current()
+    from . import dependencies, experiment
+
+    exp = experiment.current()
     if exp is None:
         return set()
-    from . import dependencies
 
     entries = [f"{slot}={ref}" for slot, ref in dependencies.slots_of(exp.dir).items()]
     return {exp.id, *(rec.id for rec in dependencies.ordered(entries, transitive=True))}
