@@ -36,6 +36,7 @@ lint: install
 	$(BIN)/ruff check yanex tests bench examples
 	$(BIN)/ruff format --check yanex
 	$(BIN)/mypy
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_layers.py  # the layer map
 
 bench: install
 	$(BIN)/python bench/run_all.py
