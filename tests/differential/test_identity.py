@@ -33,6 +33,8 @@ obs = {
     "main_package": main.__package__,
     "stack": [(f.filename, f.function) for f in inspect.stack()],
     "prefix": [sys.prefix, sys.base_prefix, sys.exec_prefix],
+    "environ": dict(os.environ),
+    "cwd": os.getcwd(),
 }
 """
     + DUMP
@@ -48,6 +50,21 @@ def test_identity_of_main(case: Case, via: str) -> None:
         assert ref.obs["obs.json"]["argv"] == ["s.py", "a b", "-x", "--flag=1", "é"]
 
     check(case, IDENTITY, "a b", "-x", "--flag=1", "é", via=via, expect=expect)
+
+
+@pytest.mark.parametrize("via", ["sweep-j2", "run_multiple"])
+def test_experiments_of_a_parallel_sweep(case: Case, via: str) -> None:
+    """Each experiment of a sweep run two at a time (and of run_multiple, parallel=2) is
+    python's: identity, environment, cwd, and a buffered file left open is flushed."""
+    case.write("s.py", IDENTITY + 'out = open("out.txt", "w")\nout.write("kept\\n")\n')
+    ref = case.python("s.py", "arg")
+    assert ref.files["out.txt"][2] == b"kept\n"
+    if via == "sweep-j2":
+        runs = case.cli("s.py", "arg", options=["-p", "i=list(1, 2, 3)", "-j", "2"])
+    else:
+        runs = case.drive([["run", [["s.py", ["arg"]]] * 3, 2]], via)
+    assert len(runs) == 3
+    assert_same(ref, runs)
 
 
 ODD_ARGS = {
