@@ -26,6 +26,7 @@ LAYERS: list[set[str]] = [
     {"yanex._api"},  # the one implementation of each Run API function
     {"yanex.results"},  # the query face; the Run API returns its Experiment objects
     {"yanex._core"},  # lifecycle, params, artifacts, runs, batches, queries
+    {"yanex._launchers"},  # where experiments run (local, Slurm), behind one interface
     {"yanex._supervise", "yanex._store", "yanex._portal"},  # processes, files, sync<->async
     {"yanex._spawner", "yanex._sinks"},  # launch paths; output sinks of the supervisor
     {"yanex._spawnd"},  # the spawner process, parent of every child

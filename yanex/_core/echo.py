@@ -23,7 +23,7 @@ from yanex._models import ExperimentResult
 
 
 def _stream(name: str) -> TextIO | None:
-    return getattr(sys, name, None)  # type: ignore[no-any-return]
+    return getattr(sys, name, None)
 
 
 class TerminalSink:
