@@ -29,7 +29,7 @@ def test_serves_the_store_and_stops_on_ctrl_c() -> None:
     assert [r["id"] for r in rows] == [exp]
     code, out, err = server.stop()
     assert code == 0, err
-    assert "Press Ctrl+C to stop the server" in out
+    assert server.banner[-1] == "Press Ctrl+C to stop the server"
     assert "Server stopped" in out and "Traceback" not in err
 
 

@@ -286,6 +286,24 @@ def test_running_experiment_streams_until_it_ends(ui) -> None:
     assert "".join(d["text"] for n, d in events if n == "log") == "hello from the run\n"
 
 
+def test_table_status_stream_reports_the_end_of_a_run(ui) -> None:
+    """The table's stream of running experiments sends each one's row when its status
+    changes, and closes once none of them runs."""
+    events: list[tuple[str, dict]] = []
+    done = threading.Event()
+    with yanex.create_experiment(Path("live.py"), name="row"):
+        exp = yanex.get_experiment_id()
+        url = f"/api/events/status?ids={exp}"
+        reader = threading.Thread(target=read_events, args=(ui, url, events, done), daemon=True)
+        reader.start()
+        deadline = time.monotonic() + 10
+        while not events and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert events[0][0] == "row" and events[0][1]["status"] == "running"
+    assert done.wait(10), events
+    assert [(n, d.get("status")) for n, d in events][-2:] == [("row", "completed"), ("end", None)]
+
+
 def test_finished_experiment_stream_ends_at_once(ui) -> None:
     """Asking a finished experiment for events gets an end event straight away."""
     exp = make("done")

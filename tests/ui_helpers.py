@@ -27,7 +27,7 @@ class Server:
 
 
 def start(*args: str, cwd: Path | None = None) -> Server:
-    """``yanex ui --port 0 ARGS``, once it prints its URL."""
+    """``yanex ui --port 0 ARGS``, once it has printed its URL (``banner``: its lines)."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "yanex", "ui", "--port", "0", *args],
         stdout=subprocess.PIPE,
@@ -45,8 +45,9 @@ def start(*args: str, cwd: Path | None = None) -> Server:
             _, err = proc.communicate(timeout=5)
             raise AssertionError(f"yanex ui exited: {proc.returncode}\n{err}")
         banner.append(line.rstrip("\n"))
-        if line.startswith("Server running at "):
-            return Server(proc, line.split(" at ", 1)[1].strip(), banner)
+        if line.startswith("Press Ctrl+C"):  # the banner's last line: read it all here
+            url = next(b for b in banner if b.startswith("Server running at "))
+            return Server(proc, url.split(" at ", 1)[1].strip(), banner)
     proc.kill()
     raise AssertionError("yanex ui printed no URL within 30 s")
 

@@ -3,8 +3,8 @@
 Metric series are read with the store's own reader (``read_metrics``: every logged step,
 of a running experiment too), split into one ``(steps, values)`` pair per numeric metric,
 and thinned on the server (``downsample.min_max``) so a 100,000-step metric stays a small
-answer. The last few decoded stores are kept, keyed by the metric files' size and mtime,
-so a page that asks again (compare, a reload) does not decode the file again.
+answer. The last few answers are kept, keyed by the metric files' size and mtime, so a
+page that asks again (compare, a reload) does not decode the file again.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from . import downsample, files
 
 PATCH_BYTES = 1024 * 1024
 CHART_POINTS = 2000
-Series = dict[str, tuple[list[float], list[float | None]]]
+Series = dict[str, tuple[list[Any], list[Any]]]  # metric -> (steps, values or None)
 
 
 LIVE = frozenset({Status.RUNNING, Status.CREATED})
@@ -90,7 +90,7 @@ def lineage(rec: query.Record, depth: int = 10) -> dict[str, Any]:
 
 # --- metrics ------------------------------------------------------------------------------
 
-_cache: OrderedDict[tuple[Any, ...], tuple[Series, int]] = OrderedDict()
+_cache: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
 CACHE_SIZE = 16
 
 
@@ -112,46 +112,74 @@ def number(value: Any) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
+_GONE = object()
+
+
+def _column(rows: list[dict[str, Any]], key: str, xs: list[Any]) -> tuple[list[Any], list[Any]]:
+    """``(steps, values)`` of one metric: entries without a number for it are left out."""
+    col = [e.get(key, _GONE) for e in rows]
+    if all(type(v) is float for v in col):  # the usual case, done without a call per value
+        return xs, [v if v - v == 0 else None for v in col]  # v - v is NaN for NaN and inf
+    if all(type(v) is int for v in col):
+        return xs, [float(v) for v in col]
+    out_x, out_y = [], []
+    for x, v in zip(xs, col, strict=True):
+        y = number(v)
+        if y is not None or isinstance(v, float):  # text, lists, None: left out; NaN: a gap
+            out_x.append(x)
+            out_y.append(y)
+    return out_x, out_y
+
+
 def split(entries: list[dict[str, Any]], start: int = 0) -> Series:
-    """One ``(steps, values)`` per metric that has a number, from ``entries[start:]``."""
+    """One ``(steps, values)`` per metric that has a number, from ``entries[start:]``.
+
+    Column by column, with comprehensions: a 100,000-step metric is split in a few
+    milliseconds, where a loop over each entry's items took about 0.15 s.
+    """
+    rows = entries[start:] if start else entries
+    steps = [e.get("step") for e in rows]
+    if all(type(x) is int for x in steps):
+        xs: list[Any] = steps  # the usual case: steps as logged, no conversion
+    else:
+        xs = [x if number(x) is not None else start + i for i, x in enumerate(steps)]
     out: Series = {}
-    for i in range(start, len(entries)):
-        entry = entries[i]
-        step = entry.get("step", i)
-        x = number(step)
-        for key, value in entry.items():
-            y = number(value)
-            if key in compare.NOT_METRICS or (y is None and not isinstance(value, float)):
-                continue  # text, lists, None: not charted; NaN and inf are gaps
-            xs, ys = out.setdefault(key, ([], []))
-            xs.append(x if x is not None else float(i))
-            ys.append(y)
+    first = rows[0] if rows else {}
+    names = set().union(*rows) - compare.NOT_METRICS
+    for key in [*(k for k in first if k in names), *sorted(names - first.keys())]:
+        sx, sy = _column(rows, key, xs)
+        if sx:
+            out[key] = (sx, sy)
     return out
 
 
-def series(exp_dir: Path) -> tuple[Series, int]:
-    """Every numeric metric of the experiment, and how many entries it logged."""
-    key = _stamp(exp_dir)
-    hit = _cache.get(key)
-    if hit is not None:
-        _cache.move_to_end(key)
-        return hit
+def _thin(exp_dir: Path, points: int) -> dict[str, Any]:
     entries = store.read_metrics(exp_dir)
-    found = (split(entries), len(entries))
-    _cache[key] = found
-    while len(_cache) > CACHE_SIZE:
-        _cache.popitem(last=False)
-    return found
-
-
-def metrics(rec: query.Record, points: int = CHART_POINTS) -> dict[str, Any]:
-    """Each metric as a chart series, thinned to at most ``points`` points."""
-    found, count = series(rec.dir)
+    count, found = len(entries), split(entries)
+    del entries  # free the decoded steps before thinning: a lower peak for long metrics
     out = {}
     for name, (xs, ys) in found.items():
         sx, sy = downsample.min_max(xs, ys, points)
         out[name] = {"steps": sx, "values": sy, "total": len(xs), "downsampled": len(sx) < len(xs)}
     return {"count": count, "metrics": out}
+
+
+def metrics(rec: query.Record, points: int = CHART_POINTS) -> dict[str, Any]:
+    """Each metric as a chart series, thinned to at most ``points`` points.
+
+    The answers (small: ``points`` per metric) are kept for the last few requests, keyed by
+    the metric files' size and mtime; the decoded entries are not, so a server that showed
+    a long metric once does not hold it in memory.
+    """
+    key = (*_stamp(rec.dir), points)
+    hit = _cache.get(key)
+    if hit is not None:
+        _cache.move_to_end(key)
+        return hit
+    found = _cache[key] = _thin(rec.dir, points)
+    while len(_cache) > CACHE_SIZE:
+        _cache.popitem(last=False)
+    return found
 
 
 def compare_runs(records: list[query.Record], points: int = 1000) -> dict[str, Any]:

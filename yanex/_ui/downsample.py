@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 Value = float | None
 
 
 def _extremes(values: Sequence[Value], start: int, stop: int) -> list[int]:
     """Indices of the smallest and largest value in ``values[start:stop]``, in order."""
+    seg = values[start:stop]
+    if None not in seg:  # no gap: the builtins, without a Python step per value
+        lo, hi = seg.index(min(seg)), seg.index(max(seg))  # type: ignore[type-var]
+        return [start + lo] if lo == hi else [start + min(lo, hi), start + max(lo, hi)]
     lo = hi = -1
     lo_v = hi_v = 0.0
     for i in range(start, stop):
@@ -25,8 +30,8 @@ def _extremes(values: Sequence[Value], start: int, stop: int) -> list[int]:
 
 
 def min_max(
-    steps: Sequence[float], values: Sequence[Value], max_points: int
-) -> tuple[list[float], list[Value]]:
+    steps: Sequence[Any], values: Sequence[Value], max_points: int
+) -> tuple[list[Any], list[Value]]:
     """``(steps, values)`` thinned to at most ``max_points`` points (``max_points`` >= 4).
 
     The series is cut into about ``max_points / 2`` buckets of consecutive points; each keeps its

@@ -20,12 +20,17 @@ from .app import create_app
 
 
 class _Server(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, ready: Callable[[], None]) -> None:
+        super().__init__(config)
+        self.ready = ready
+
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         def stop(_sig: int, _frame: Any) -> None:
             self.should_exit = True
 
         old = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        self.ready()  # announced only now: a Ctrl-C from here on stops the server cleanly
         try:
             yield
         finally:
@@ -62,6 +67,5 @@ async def serve(
     port = sock.getsockname()[1]
     app = create_app(host=host, port=port, project=project)
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
-    server = _Server(config)
-    started(url_of(host, port))  # the socket listens already: early requests wait
+    server = _Server(config, lambda: started(url_of(host, port)))
     await server.serve(sockets=[sock])

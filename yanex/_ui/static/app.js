@@ -9,6 +9,7 @@
   const STATUSES = ["created", "running", "completed", "failed", "cancelled", "staged"];
   const LIVE = new Set(["running", "created"]);
   window.yanexCharts = {};
+  const seriesData = {};  // metric -> the arrays its chart draws (filled in before it exists)
 
   // --- small helpers -----------------------------------------------------------------
 
@@ -156,7 +157,6 @@
       legend: { live: true },
     };
     const chart = new uPlot(opts, shown, box);
-    chart.yanexRaw = data;
     chart.yanexLog = logScale;
     window.yanexCharts[name] = chart;
     return chart;
@@ -173,23 +173,22 @@
           c.setScale("x", { min: c.data[0][0], max: c.data[0][c.data[0].length - 1] });
         } })),
       box);
+    seriesData[name] = data;
     logBox.addEventListener("change", () => {
-      const old = window.yanexCharts[name];
-      old.destroy();
-      makeChart(box, name, old.yanexRaw, labels, logBox.checked);
+      window.yanexCharts[name].destroy();
+      makeChart(box, name, seriesData[name], labels, logBox.checked);
     });
-    requestAnimationFrame(() => makeChart(box, name, data, labels, false));
+    requestAnimationFrame(() => makeChart(box, name, seriesData[name], labels, false));
     return wrap;
   }
 
   function appendPoints(name, steps, values) {
-    const chart = window.yanexCharts[name];
-    if (!chart) return false;
-    const raw = chart.yanexRaw;
+    const raw = seriesData[name];
+    if (!raw) return false;
     raw[0].push(...steps);
     raw[1].push(...values);
-    const shown = chart.yanexLog ? [raw[0], raw[1].map((v) => (v > 0 ? v : null))] : raw;
-    chart.setData(shown);
+    const chart = window.yanexCharts[name];  // not drawn yet: it will draw these points too
+    if (chart) chart.setData(chart.yanexLog ? [raw[0], raw[1].map((v) => (v > 0 ? v : null))] : raw);
     return true;
   }
 
@@ -370,7 +369,7 @@
     const es = new EventSource(`/api/experiments/${id}/events?count=${count}&stdout=${offsets.stdout}&stderr=${offsets.stderr}`);
     es.addEventListener("metrics", (ev) => {
       const data = JSON.parse(ev.data);
-      if (!Object.keys(window.yanexCharts).length) charts.replaceChildren();
+      if (!Object.keys(seriesData).length) charts.replaceChildren();
       for (const [name, [steps, values]] of Object.entries(data.metrics)) {
         if (!appendPoints(name, steps, values)) charts.append(chartCard(name, [steps, values], [name]));
       }
