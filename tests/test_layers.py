@@ -25,6 +25,7 @@ LAYERS: list[set[str]] = [
     {"yanex._contexts"},  # ExperimentContext / AsyncExperimentContext, methods from _api
     {"yanex._api"},  # the one implementation of each Run API function
     {"yanex.results"},  # the query face; the Run API returns its Experiment objects
+    {"yanex._launchers.slurm_job"},  # what a Slurm job runs on its node (uses _core)
     {"yanex._core"},  # lifecycle, params, artifacts, runs, batches, queries
     {"yanex._launchers"},  # where experiments run (local, Slurm), behind one interface
     {"yanex._supervise", "yanex._store", "yanex._portal"},  # processes, files, sync<->async

@@ -21,9 +21,12 @@ import functools
 import os
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from yanex import _context
+
+if TYPE_CHECKING:
+    from anyio.from_thread import BlockingPortal
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -54,7 +57,7 @@ def backend() -> tuple[str, dict[str, Any]]:
     return "asyncio", {"loop_factory": uvloop.new_event_loop}
 
 
-def _portal() -> Any:
+def _portal() -> BlockingPortal:
     with _lock:
         if _state.get("pid") != os.getpid():
             from anyio.from_thread import start_blocking_portal
@@ -62,7 +65,8 @@ def _portal() -> Any:
             name, options = backend()
             cm = start_blocking_portal(name, options)
             _state.update(pid=os.getpid(), cm=cm, portal=cm.__enter__())
-        return _state["portal"]
+        portal: BlockingPortal = _state["portal"]
+        return portal
 
 
 def _close() -> None:
@@ -106,7 +110,7 @@ def call(fn: Callable[..., Awaitable[T]], /, *args: Any, **kwargs: Any) -> T:
 
     future = _portal().start_task_soon(runner)
     try:
-        return future.result()  # type: ignore[no-any-return]
+        return future.result()
     except KeyboardInterrupt:
         future.cancel()
         done.wait()  # the task's cleanup (stopping children) has finished
