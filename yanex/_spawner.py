@@ -32,8 +32,8 @@ from typing import Any
 import anyio
 
 from yanex import _platform
-from yanex._context import ENV_LAUNCH_PATH, ENV_PREFIX
-from yanex._spawnd import HEADER
+from yanex._context import ENV_LAUNCH_PATH
+from yanex._spawnd import HEADER, base_env
 from yanex.errors import ConfigError, SpawnError
 
 PATHS = ("pool", "exec")
@@ -70,7 +70,7 @@ class Launch:
         if self.stdin is not None:
             st = os.fstat(self.stdin)
             stdin = [st.st_dev, st.st_ino, st.st_rdev]
-        env = sorted((k, v) for k, v in self.env.items() if not k.startswith(ENV_PREFIX))
+        env = sorted(base_env(self.env).items())
         blob = json.dumps([self.argv, env, self.cwd, self.umask, stdin, self.foreground])
         return hashlib.sha256(blob.encode()).hexdigest()
 
