@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from . import ui_helpers
-from ._query_support import make, store_root, write_output
+from ._query_support import make, patch, store_root, write_output
 
 CHROMIUM = os.environ.get("YANEX_CHROMIUM", "/usr/bin/chromium")
 SHOTS = Path(
@@ -112,10 +112,24 @@ def test_table_loads_and_a_filter_narrows_it(server: ui_helpers.Server, page: Pa
     page.shot("filtered")
 
 
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
+
+
 def test_click_opens_the_detail_page(server: ui_helpers.Server, page: Page) -> None:
-    """Clicking a row opens that experiment's page with its parameters and artifacts."""
-    exp = make("clicked", config={"lr": 0.01, "model": {"depth": 4}})
-    make("other")
+    """Clicking a row opens that experiment's page: parameters, the git patch as a diff,
+    the lineage graph (its nodes open their experiments) and an image preview."""
+    data = make("data-prep")
+    exp = make("clicked", config={"lr": 0.01, "model": {"depth": 4}}, depends_on=[f"data={data}"])
+    arts = store_root() / exp / "artifacts"
+    (arts / "git_diff.patch").write_text(
+        "--- a/x.py\n+++ b/x.py\n@@ -1 +1 @@\n-old = 1\n+new = 2\n"
+    )
+    (arts / "dot.png").write_bytes(PNG)
+    patch(exp, git_commit="0123abcd", has_uncommitted_changes=True,
+          patch_file="artifacts/git_diff.patch")  # fmt: skip
     page.tab.goto(server.url)
     page.tab.click(f"#experiments tr[data-id='{exp}'] td.name")
     page.tab.wait_for_url(f"**/experiments/{exp}")
@@ -123,7 +137,21 @@ def test_click_opens_the_detail_page(server: ui_helpers.Server, page: Page) -> N
     assert page.tab.locator("h1 .name").inner_text() == "clicked"
     params = page.tab.locator("section:has(h2:text('Parameters'))").inner_text()
     assert "model.depth" in params and "0.01" in params
+    assert page.tab.locator("pre.diff .add").inner_text().strip() == "+new = 2"
+    assert page.tab.locator("pre.diff .del").inner_text().strip() == "-old = 1"
+    page.tab.wait_for_selector("svg.lineage g.node")
+    nodes = page.tab.locator("svg.lineage g.node")
+    assert sorted(nodes.evaluate_all("els => els.map(e => e.dataset.id)")) == sorted([data, exp])
+    assert page.tab.locator("svg.lineage .slot").text_content() == "data"
+    page.tab.locator("section:has(h2:text('Artifacts')) tr:has-text('dot.png') button").click()
+    image = page.tab.locator("#preview img")
+    image.wait_for()
+    page.tab.wait_for_function(
+        "(img) => img.complete && img.naturalWidth === 1", arg=image.element_handle()
+    )
     page.shot("detail", full_page=True)
+    page.tab.click(f"svg.lineage g.node[data-id='{data}']")
+    page.tab.wait_for_url(f"**/experiments/{data}")
 
 
 def test_chart_has_a_point_for_every_step(server: ui_helpers.Server, page: Page) -> None:
