@@ -97,7 +97,7 @@ async def command(
     one row each, with parameter (param:) and last metric value (metric:) columns.
 
     On a terminal it opens an interactive table (keys: ? for help, q to quit) unless
-    --no-interactive, --export or --format is given."""
+    --no-interactive, --export or another --format is given."""
     fmt = check_format(fmt)
     experiments = tuple(split_ids(experiments))
     if experiments and filters.narrowing():
@@ -113,10 +113,17 @@ async def command(
     _filters.report_problems(cmp.problems)  # left out, one warning line each
     if export:
         _export(cmp, Path(export))
-    elif fmt == "default" and not no_interactive and _console.is_tty() and cmp.rows:
+    elif fmt == "default" and not no_interactive and _terminal() and cmp.rows:
         await _interactive(cmp)
     else:
         _show(cmp, fmt)
+
+
+def _terminal() -> bool:
+    """Keys can be read and the table drawn: stdin and stdout are both a terminal."""
+    import sys
+
+    return _console.is_tty() and sys.stdin.isatty()
 
 
 async def _interactive(cmp: _compare.Comparison) -> None:
