@@ -10,7 +10,13 @@ import pytest
 import yanex.results as yr
 from tests._query_support import make
 from tests.conftest import run_cli, write_script
-from yanex.errors import AmbiguousExperimentError, ExperimentNotFoundError, InvalidReferenceError
+from yanex._core import query
+from yanex.errors import (
+    AmbiguousExperimentError,
+    ExperimentNotFoundError,
+    InvalidReferenceError,
+    YanexError,
+)
 
 CASES = {
     "twin": (AmbiguousExperimentError, "matches 2"),
@@ -36,3 +42,19 @@ def test_every_face_resolves_and_refuses_alike(work_dir: Path) -> None:
     assert yr.get_experiment(first).id == first
     res = run_cli("run", "p.py", "--clone-from", first, "--dry-run")
     assert res.returncode == 0 and '"who": "a"' in res.stdout, res.stdout + res.stderr
+
+
+def test_matching_over_a_whole_store_agrees_with_resolve(work_dir: Path) -> None:
+    """``query.find_in`` (lineage, dependents: one pass over the store) picks what
+    ``query.resolve`` picks, and nothing where resolve raises."""
+    first = make("twin")
+    make("twin")
+    solo = make("solo")
+    by_id = {r.id: r for r in query.scan() if isinstance(r, query.Record)}
+    for ref in (first, first.upper(), first[:5], first[:1], "solo", solo[:4], "twin", "nobody"):
+        try:
+            expected: str | None = query.resolve(ref).id
+        except YanexError:
+            expected = None
+        found = query.find_in(ref, by_id)
+        assert (found.id if found else None) == expected, ref

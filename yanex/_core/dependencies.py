@@ -80,10 +80,12 @@ def _lookup(ref: str) -> query.Record | None:
         return None
 
 
-def _deps_of(rec: query.Record) -> list[tuple[str, query.Record]]:
-    """(slot, record) of each dependency of ``rec`` that still exists."""
+def _deps_of(
+    exp_dir: Path, depends_on: Iterable[str] | None = None
+) -> list[tuple[str, query.Record]]:
+    """(slot, record) of each dependency of the experiment in ``exp_dir`` that still exists."""
     out = []
-    for slot, ref in slots_of(rec.dir, rec.summary.depends_on).items():
+    for slot, ref in slots_of(exp_dir, depends_on).items():
         dep = _lookup(ref)
         if dep is not None:
             out.append((slot, dep))
@@ -102,7 +104,7 @@ def ordered(refs: Iterable[str], *, transitive: bool) -> list[query.Record]:
         if rec.id in done or rec.id in visiting:
             return  # already placed, or a cycle (which a valid store never has)
         visiting.add(rec.id)
-        for _slot, dep in _deps_of(rec):
+        for _slot, dep in _deps_of(rec.dir, rec.summary.depends_on):
             visit(dep)
         visiting.discard(rec.id)
         done[rec.id] = rec
@@ -130,23 +132,14 @@ def direct(
 def _levels(exp_dir: Path) -> Iterator[list[query.Record]]:
     """The experiment's dependencies, then theirs, ...: one list per level, each once."""
     seen: set[str] = {exp_dir.name}
-    level = [dep for _slot, dep in _deps_of_dir(exp_dir)]
+    level = [dep for _slot, dep in _deps_of(exp_dir)]
     while level:
         fresh = [r for r in {r.id: r for r in level}.values() if r.id not in seen]
         if not fresh:
             return
         seen.update(r.id for r in fresh)
         yield fresh
-        level = [dep for rec in fresh for _slot, dep in _deps_of(rec)]
-
-
-def _deps_of_dir(exp_dir: Path) -> list[tuple[str, query.Record]]:
-    out = []
-    for slot, ref in slots_of(exp_dir).items():
-        dep = _lookup(ref)
-        if dep is not None:
-            out.append((slot, dep))
-    return out
+        level = [dep for rec in fresh for _slot, dep in _deps_of(rec.dir, rec.summary.depends_on)]
 
 
 def find_artifact(exp_dir: Path, filename: str) -> Path | None:
@@ -177,16 +170,25 @@ def find_artifact(exp_dir: Path, filename: str) -> Path | None:
 def dependents(ids: Iterable[str]) -> dict[str, list[tuple[str, query.Record]]]:
     """For each of ``ids``: (slot, record) of every other experiment that depends on it."""
     wanted = set(ids)
+    out: dict[str, list[tuple[str, query.Record]]] = {}
+    for dep_id, users in _all_dependents().items():
+        others = [(slot, rec) for slot, rec in users if rec.id not in wanted]
+        if dep_id in wanted and others:
+            out[dep_id] = others
+    return out
+
+
+def _all_dependents() -> dict[str, list[tuple[str, query.Record]]]:
+    """Dependency id -> (slot, record) of each stored experiment that depends on it (one pass
+    over the store; each reference matched as ``query.resolve`` would)."""
     everyone = [r for r in query.scan(archived=None) if isinstance(r, query.Record)]
     by_id = {r.id: r for r in everyone}
     out: dict[str, list[tuple[str, query.Record]]] = {}
     for rec in everyone:
-        if rec.id in wanted:
-            continue
         for slot, ref in slots_of(rec.dir, rec.summary.depends_on).items():
-            dep_id = ref if ref in by_id else _prefix_match(ref, by_id)
-            if dep_id in wanted:
-                out.setdefault(dep_id, []).append((slot, rec))
+            dep = query.find_in(ref, by_id)
+            if dep is not None:
+                out.setdefault(dep.id, []).append((slot, rec))
     return out
 
 
@@ -259,14 +261,7 @@ def upstream(targets: list[query.Record], depth: int) -> Graph:
 
 
 def downstream(targets: list[query.Record], depth: int) -> Graph:
-    everyone = [r for r in query.scan(archived=None) if isinstance(r, query.Record)]
-    dependents: dict[str, list[tuple[str, query.Record]]] = {}
-    by_id = {r.id: r for r in everyone}
-    for rec in everyone:
-        for slot, ref in slots_of(rec.dir, rec.summary.depends_on).items():
-            dep_id = ref if ref in by_id else _prefix_match(ref, by_id)
-            if dep_id is not None:
-                dependents.setdefault(dep_id, []).append((slot, rec))
+    dependents = _all_dependents()
     graph = Graph(nodes={t.id: t for t in targets})
     frontier, seen = list(targets), {t.id for t in targets}
     for _level in range(depth):
@@ -291,11 +286,6 @@ def slots_text(slots: dict[str, str]) -> str:
         except YanexError:
             parts.append(f"{slot}={ref} (missing)")
     return " ".join(parts)
-
-
-def _prefix_match(ref: str, by_id: dict[str, query.Record]) -> str | None:
-    hits = [i for i in by_id if i.startswith(ref.lower())] if ref else []
-    return hits[0] if len(hits) == 1 else None
 
 
 def lineage(targets: list[query.Record], depth: int) -> Graph:

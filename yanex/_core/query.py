@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
 from pathlib import Path
@@ -221,6 +221,22 @@ def resolve_option(option: str, ref: str) -> Record:
         raise ConfigError(f"{option} {ref}: {exc} ({ids})") from None
     except YanexError as exc:  # not found, a refused reference, unreadable metadata
         raise ConfigError(f"{option} {ref}: {exc}") from None
+
+
+def find_in(ref: str, by_id: Mapping[str, Record]) -> Record | None:
+    """``resolve`` over records already read (id -> record), for passes over the whole store:
+    the same precedence (full id, unique id prefix, name); None when ``ref`` names no
+    experiment, or several."""
+    key = ref.strip()
+    lowered = key.lower()
+    if lowered in by_id:
+        return by_id[lowered]
+    if _is_hex(lowered):
+        hits = [rec for exp_id, rec in by_id.items() if exp_id.startswith(lowered)]
+        if hits:
+            return hits[0] if len(hits) == 1 else None
+    named = [rec for rec in by_id.values() if rec.name == key]
+    return named[0] if len(named) == 1 else None
 
 
 def _is_hex(text: str) -> bool:
