@@ -51,7 +51,17 @@ def test_matching_over_a_whole_store_agrees_with_resolve(work_dir: Path) -> None
     make("twin")
     solo = make("solo")
     by_id = {r.id: r for r in query.scan() if isinstance(r, query.Record)}
-    for ref in (first, first.upper(), first[:5], first[:1], "solo", solo[:4], "twin", "nobody"):
+    for ref in (
+        first,
+        first.upper(),
+        first[:5],
+        first[:1],
+        "solo",
+        solo[:4],
+        "twin",
+        "nobody",
+        "~twin",
+    ):
         try:
             expected: str | None = query.resolve(ref).id
         except YanexError:

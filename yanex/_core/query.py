@@ -32,6 +32,7 @@ from yanex.errors import (
     ConfigError,
     CorruptFileError,
     ExperimentNotFoundError,
+    InvalidReferenceError,
     StorageError,
     YanexError,
 )
@@ -227,7 +228,10 @@ def find_in(ref: str, by_id: Mapping[str, Record]) -> Record | None:
     """``resolve`` over records already read (id -> record), for passes over the whole store:
     the same precedence (full id, unique id prefix, name); None when ``ref`` names no
     experiment, or several."""
-    key = ref.strip()
+    try:
+        key = layout.check_id_ref(ref)
+    except InvalidReferenceError:
+        return None
     lowered = key.lower()
     if lowered in by_id:
         return by_id[lowered]
