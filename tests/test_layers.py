@@ -25,9 +25,7 @@ LAYERS: list[set[str]] = [
     {"yanex._contexts"},  # ExperimentContext / AsyncExperimentContext, methods from _api
     {"yanex._api"},  # the one implementation of each Run API function
     {"yanex.results"},  # the query face; the Run API returns its Experiment objects
-    {"yanex._launchers.slurm_job"},  # what a Slurm job runs on its node (uses _core)
-    {"yanex._core"},  # lifecycle, params, artifacts, runs, batches, queries
-    {"yanex._launchers"},  # where experiments run (local, Slurm), behind one interface
+    {"yanex._core"},  # lifecycle, params, artifacts, runs, batches, queries; launchers (below)
     {"yanex._supervise", "yanex._store", "yanex._portal"},  # processes, files, sync<->async
     {"yanex._spawner", "yanex._sinks"},  # launch paths; output sinks of the supervisor
     {"yanex._spawnd"},  # the spawner process, parent of every child
@@ -43,6 +41,11 @@ STDLIB_ONLY_AT_MODULE_LEVEL = {"yanex._warm": set(), "yanex._boot": {"yanex._war
 
 # ``yanex.__version__`` is a constant: reading it imports nothing beyond the package itself.
 CONSTANTS = {"yanex.__version__"}
+
+# Packages that are one group with another: the launchers are the core's way to run
+# experiments elsewhere (_core/cluster.py submits through _launchers/slurm.py), and what a
+# Slurm job runs on its node (_launchers/slurm_job.py) is the core's child runner there.
+SAME_GROUP = {"yanex._launchers": "yanex._core"}
 
 RANK = {group: rank for rank, layer in enumerate(LAYERS) for group in layer}
 
@@ -64,8 +67,9 @@ def _group(name: str) -> str | None:
         return name
     parts = name.split(".")
     for n in range(len(parts), 1, -1):
-        if ".".join(parts[:n]) in RANK:
-            return ".".join(parts[:n])
+        prefix = ".".join(parts[:n])
+        if prefix in RANK or prefix in SAME_GROUP:
+            return SAME_GROUP.get(prefix, prefix)
     return None
 
 
