@@ -207,7 +207,8 @@ def test_running_experiment_chart_grows_live(
     server: ui_helpers.Server, page: Page, work_dir: Path
 ) -> None:
     """While the page is open, a running experiment's chart and output grow without a
-    reload; when it ends the page says so and stops streaming."""
+    reload; when it ends the page says so and stops streaming. The table, open in another
+    tab, counts its duration up and shows it completed when it ends."""
     (work_dir / "grow.py").write_text(GROW)
     command = [sys.executable, "-m", "yanex", "run", "grow.py"]
     run = subprocess.Popen(
@@ -228,7 +229,19 @@ def test_running_experiment_chart_grows_live(
             "() => document.getElementById('stdout').textContent.includes('step 3')"
         )
         page.shot("running", full_page=True)
+        table = Page(page.tab.context.new_page(), page.name)
+        table.tab.goto(server.url)
+        row = table.tab.locator(f"#experiments tr[data-id='{exp}']")
+        assert row.locator(".status").inner_text() == "running"
+        ticking = row.locator("td.duration").inner_text()
+        assert ticking.endswith("+")
+        table.tab.wait_for_function(
+            "([cell, before]) => cell.textContent !== before",
+            arg=[row.locator("td.duration").element_handle(), ticking],
+        )
         (work_dir / "stop").write_text("")
+        table.tab.wait_for_selector(f"#experiments tr[data-id='{exp}'] .status-completed")
+        assert table.errors == []
         page.tab.wait_for_selector("#live:text('finished')")
         assert page.tab.locator("#status .status").inner_text() == "completed"
         final = page.chart_points("loss")
