@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 import yanex
+from tests.conftest import write_script
 from yanex._core import pool
 
 PACKAGE = Path(yanex.__file__).parent
@@ -34,3 +38,25 @@ def test_zero_workers_means_one_per_usable_cpu(monkeypatch: pytest.MonkeyPatch) 
     assert pool.worker_count(0, 2) == 2
     assert pool.worker_count(None, 100) == 1
     assert pool.worker_count(5, 100) == 5
+
+
+@pytest.mark.skipif(shutil.which("taskset") is None, reason="needs taskset (util-linux)")
+def test_j0_and_parallel0_follow_the_cpu_affinity(work_dir: Path) -> None:
+    """Under ``taskset -c 0`` both ``yanex run -j 0`` and ``run_multiple(parallel=0)`` use one
+    worker, whatever the machine's CPU count."""
+    write_script(work_dir / "s.py", "print('hi')\n")
+    pinned = ["taskset", "-c", "0", sys.executable]
+    res = subprocess.run(
+        [*pinned, "-m", "yanex", "run", "s.py", "-p", "x=1,2,3", "-j", "0"],
+        capture_output=True, text=True, cwd=work_dir, timeout=120, check=False,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert "running 3 experiments, 1 at a time" in res.stdout + res.stderr
+    code = (
+        "import yanex; from yanex._core import batch; "
+        "print(batch.check([yanex.ExperimentSpec(script_path='s.py')] * 3, 0)[1])"
+    )
+    res = subprocess.run(
+        [*pinned, "-c", code], capture_output=True, text=True, cwd=work_dir, check=False
+    )
+    assert res.stdout.strip() == "1", res.stderr
