@@ -5,7 +5,7 @@ Like httpx's ``Client`` and ``AsyncClient``, they are an explicit, typed pair wi
 experiment methods (``exp.log_metrics(...)``), plain on one and coroutines on the other. Each
 method is derived from its function in ``_api``, keeping its signature and docstring, and runs
 it with this experiment current; the async ones are the coroutines ``yanex.aio`` offers. The
-lifecycle itself (storing, resuming, the final status) is ``_core.experiment.ExperimentBlock``.
+lifecycle itself (storing, resuming, the final status) is ``_core.block.ExperimentBlock``.
 ``yanex.aio`` builds ``AsyncExperimentContext`` in its own ``create_experiment`` (stored on
 ``async with``, in a worker thread, since creating one runs git).
 """
@@ -20,7 +20,7 @@ from types import TracebackType
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from yanex import _api, _context, _portal
-from yanex._core.experiment import ExperimentBlock
+from yanex._core.block import ExperimentBlock
 
 P = ParamSpec("P")
 T = TypeVar("T")

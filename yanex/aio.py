@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from yanex import _api, _portal
 from yanex._contexts import AsyncExperimentContext
-from yanex._core.experiment import ExperimentBlock
+from yanex._core.block import ExperimentBlock
 from yanex._models import ExperimentResult, ExperimentSpec
 
 _aw = _portal.awaitable

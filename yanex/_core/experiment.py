@@ -1,10 +1,9 @@
 """Live experiments: the handle code logs through, and the block that owns one's status.
 
 ``ActiveExperiment`` is what ``current()`` returns: an experiment directory plus the
-per-process state needed to write into it (the metrics writer, cached parameters).
-``ExperimentBlock`` opens an experiment (created, resumed or joined), makes it current and
-records its final status; the ``ExperimentContext`` pair of ``yanex._contexts`` wraps it for
-``with`` and ``async with``.
+per-process state needed to write into it (the metrics writer, cached parameters). A new
+experiment's files are written by ``create_stored``; ``block.ExperimentBlock`` (entering and
+leaving a ``with`` block) builds on this module.
 
 ``completed()``, ``fail()`` and ``cancel()`` raise ``ExperimentExit``, a ``SystemExit``
 subclass, so an ``except Exception:`` in user code cannot swallow it. Inside a ``with`` block
@@ -24,13 +23,11 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from yanex import _context
-from yanex._models import TERMINAL, Status
+from yanex._models import Status
 from yanex._store import fs, layout, store
 from yanex._store.clock import now_iso
 from yanex._store.schema import Metadata, encode_pretty, json_decoder
 from yanex.errors import ExperimentContextError
-
-from . import lifecycle
 
 if TYPE_CHECKING:  # imported where used: a yanex run child only logs, it never captures git
     from . import gitinfo
@@ -139,7 +136,7 @@ def read_outcome(exp_dir: Path) -> tuple[Status, str | None] | None:
 _git_cache: dict[Path, gitinfo.GitState] = {}
 
 
-def _git_state() -> gitinfo.GitState:
+def git_state() -> gitinfo.GitState:
     """Git facts, captured once per process and working directory.
 
     The code a process runs was loaded when it started, so later edits to the tree do not
@@ -167,7 +164,7 @@ def new_metadata(
 
     from . import environment, gitinfo
 
-    git = git if git is not None else _git_state()
+    git = git if git is not None else git_state()
     return Metadata(
         id=exp_id,
         name=name,
@@ -225,125 +222,6 @@ def create_stored(
         dependencies.write_file(exp_dir, meta.depends_on)
     store.write_metadata(exp_dir, meta, fsync=durable)
     return exp_dir
-
-
-class ExperimentBlock:
-    """One experiment entered as a block: opened, made current, and given its final status
-    when the block ends (the faces' ExperimentContext pair drives it)."""
-
-    def __init__(
-        self,
-        *,
-        exp_id: str | None = None,
-        create: dict[str, Any] | None = None,
-        created: ActiveExperiment | None = None,
-    ):
-        self._exp_id = created.id if created is not None else exp_id
-        self._create = create
-        self._created = created  # made by create_experiment, before any ``with``
-        self._exp: ActiveExperiment | None = None
-        self._ended: ActiveExperiment | None = None
-        self._token: Any = None
-        self._owns_status = False
-
-    # -- entering and leaving --------------------------------------------------------------
-
-    def open(self) -> ActiveExperiment:
-        """Store, resume or join the experiment (blocking: it may run git)."""
-        if self._exp is not None:
-            raise ExperimentContextError("this experiment context is already active")
-        return self._open_new() if self._create is not None else self._open_existing()
-
-    def _open_new(self) -> ActiveExperiment:
-        assert self._create is not None
-        opts = dict(self._create)
-        config = opts.pop("config", None) or {}
-        git = _git_state()
-        meta = new_metadata("", git=git, **opts)
-        lifecycle.apply(meta, Status.RUNNING)
-        exp_dir = create_stored(meta, config, git)
-        self._owns_status = True
-        return ActiveExperiment(meta.id, exp_dir)
-
-    @classmethod
-    def create_now(cls, opts: dict[str, Any]) -> ExperimentBlock:
-        """A block on an experiment stored at once with status ``created``: its id is
-        readable before ``with``, and another process may ``create_context(id)`` into it.
-        Entering the ``with`` moves it to running."""
-        opts = dict(opts)
-        config = opts.pop("config", None) or {}
-        git = _git_state()
-        meta = new_metadata("", git=git, **opts)
-        # not fsynced: entering the with-block rewrites it durably (a 'created' record lost
-        # to a power cut only loses an experiment that never ran)
-        exp_dir = create_stored(meta, config, git, durable=False)
-        return cls(created=ActiveExperiment(meta.id, exp_dir))
-
-    def _open_existing(self) -> ActiveExperiment:
-        assert self._exp_id is not None
-        exp_dir = store.require_dir(self._exp_id)
-        with store.editing_metadata(exp_dir) as meta:
-            if lifecycle.is_stale(meta):
-                meta.status = Status.FAILED
-            if meta.status != Status.RUNNING:  # resume; a running one is joined as it is
-                lifecycle.apply(meta, Status.RUNNING)
-                self._owns_status = True
-        return ActiveExperiment(meta.id, exp_dir)
-
-    def finish(self, exp: ActiveExperiment, exc: BaseException | None) -> bool:
-        """Record how the block ended; True when ``exc`` is ours to swallow (blocking)."""
-        exp.close()
-        status, message, trace, swallow = _outcome_of(exc)
-        if self._owns_status and store.read_metadata(exp.dir).status not in TERMINAL:
-            lifecycle.finish(exp.dir, status, message=message, traceback=trace)
-        else:  # joined someone else's run, or ended meanwhile (update --set-status)
-            store.compact_metrics(exp.dir)
-            if swallow and status != Status.COMPLETED:
-                request_outcome(exp, status, message)  # for the supervisor, if there is one
-        return swallow
-
-    def activate(self, exp: ActiveExperiment) -> None:
-        self._exp = exp
-        self._token = _context.push(exp)
-
-    def deactivate(self) -> ActiveExperiment:
-        exp = self.active
-        _context.pop(exp, self._token)
-        self._exp = self._token = None
-        self._ended = exp  # its id and paths stay readable after the block
-        return exp
-
-    # -- the experiment ----------------------------------------------------------------------
-
-    @property
-    def active(self) -> ActiveExperiment:
-        if self._exp is None:
-            raise ExperimentContextError("the experiment context is not active")
-        return self._exp
-
-    @property
-    def known(self) -> ActiveExperiment:
-        """The experiment while active, or the one this block ran once it has ended."""
-        if self._exp is not None:
-            return self._exp
-        return self._ended or self._created or self.active
-
-
-def _outcome_of(exc: BaseException | None) -> tuple[Status, str | None, str | None, bool]:
-    """(status, message, traceback, swallow?) for how a block ended."""
-    if exc is None:
-        return Status.COMPLETED, None, None, False
-    if isinstance(exc, ExperimentExit):
-        return exc.status, exc.message, None, True
-    if isinstance(exc, KeyboardInterrupt):
-        return Status.CANCELLED, "interrupted (KeyboardInterrupt)", None, False
-    if type(exc).__name__ in ("CancelledError", "Cancelled"):  # asyncio / trio cancellation
-        return Status.CANCELLED, "cancelled", None, False
-    import traceback
-
-    trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    return Status.FAILED, message, trace, False
 
 
 def ensure_not_cli(what: str) -> None:
