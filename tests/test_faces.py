@@ -207,6 +207,9 @@ def test_import_yanex_is_light() -> None:
     heavy = [m for m in result["new"] if m.split(".")[0] in HEAVY or m.startswith(HEAVY)]
     assert heavy == []
     assert result["threads"] == 1
+    # nor msgspec or anyio, nor any module of yanex: the faces load on first use
+    assert not {"msgspec", "anyio"} & {m.split(".")[0] for m in result["new"]}
+    assert [m for m in result["new"] if m.split(".")[0] == "yanex"] == ["yanex"]
 
 
 def test_standalone_use_stays_light() -> None:

@@ -27,6 +27,8 @@ def get_params() -> dict[str, Any]:
     return dict(exp.params()) if exp is not None else {}
 
 
+# Not in_worker_thread: its warning must name the caller's line, and the parameters are read
+# once per experiment (then cached), so the async face may call it inline.
 def get_param(key: str, default: Any = NO_DEFAULT) -> Any:
     """One parameter: ``key`` may use dot notation for nesting (``"model.layers"``).
 
