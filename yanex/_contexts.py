@@ -71,18 +71,22 @@ class _Context:
 
     @property
     def experiment_id(self) -> str:
+        """The experiment's 8-hex id."""
         return self._block.known.id
 
     @property
     def id(self) -> str:
+        """The experiment's 8-hex id (as ``experiment_id``)."""
         return self._block.known.id
 
     @property
     def experiment_dir(self) -> Path:
+        """The experiment's directory in the store."""
         return self._block.known.dir
 
     @property
     def artifacts_dir(self) -> Path:
+        """The experiment's artifacts directory."""
         return self._block.known.artifacts_dir
 
 

@@ -183,15 +183,18 @@ def _end(status: Status, message: str | None) -> None:
 
 
 def completed() -> None:
-    """Mark the experiment completed and leave its block."""
+    """Mark the experiment completed and leave its block (a ``yanex run`` script ends,
+    exit status 0). Raises ExperimentContextError outside an experiment."""
     _end(Status.COMPLETED, None)
 
 
 def fail(message: str) -> None:
-    """Mark the experiment failed with ``message`` and leave its block."""
+    """Mark the experiment failed with ``message`` and leave its block (a ``yanex run``
+    script ends, exit status 1). Raises ExperimentContextError outside an experiment."""
     _end(Status.FAILED, message)
 
 
 def cancel(message: str) -> None:
-    """Mark the experiment cancelled with ``message`` and leave its block."""
+    """Mark the experiment cancelled with ``message`` and leave its block (a ``yanex run``
+    script ends, exit status 130). Raises ExperimentContextError outside an experiment."""
     _end(Status.CANCELLED, message)
