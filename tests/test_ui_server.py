@@ -414,12 +414,10 @@ def test_wheel_ships_the_static_assets(tmp_path: Path) -> None:
 
     repo = Path(__file__).resolve().parent.parent
     res = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", str(repo), "--no-deps", "--no-build-isolation",
+        [sys.executable, "-m", "pip", "wheel", str(repo), "--no-deps",
          "-q", "-w", str(tmp_path)],
         capture_output=True, text=True, check=False, timeout=300,
     )  # fmt: skip
-    if res.returncode != 0 and "setuptools" in res.stderr:
-        pytest.skip("setuptools is not installed in this environment")
     assert res.returncode == 0, res.stderr
     (wheel,) = tmp_path.glob("yanex-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
