@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import signal
 import threading
-from typing import Any
+from collections.abc import Awaitable, Callable
 
 import anyio
 
@@ -69,7 +69,9 @@ async def execute(
     try:
         async with anyio.create_task_group() as tg:
             tg.start_soon(_mark_stale, stop_scan, scan_done)  # beside the run
-            signum = await _until_signalled(run, jobs)
+            signum = await until_signalled(
+                lambda: run.execute(jobs), "stopping the experiments...", run.kill_now
+            )
             if signum is None:  # a huge store may hold us only this long after the run
                 with anyio.move_on_after(STALE_SCAN_GRACE):
                     await scan_done.wait()
@@ -98,25 +100,28 @@ async def _mark_stale(stop: threading.Event, done: anyio.Event) -> None:
         )
 
 
-async def _until_signalled(run: runner.Run, jobs: Any) -> int | None:
-    """Execute ``run``; SIGINT/SIGTERM cancel it. Returns the first signal received, if any."""
+async def until_signalled(
+    work: Callable[[], Awaitable[None]], doing: str, again: Callable[[], None] | None = None
+) -> int | None:
+    """Await ``work()``: the first SIGINT/SIGTERM cancels it, saying ``[yanex] SIGNAL: doing``
+    on stderr; a later one calls ``again`` (e.g. kill at once). The first signal, if any."""
     received: list[int] = []
     with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with anyio.create_task_group() as tg:
-            work = anyio.CancelScope()
+            scope = anyio.CancelScope()
 
             async def watch() -> None:
                 async for signum in signals:
                     received.append(int(signum))
                     if len(received) == 1:
                         name = signal.Signals(signum).name
-                        _console.echo(f"\n[yanex] {name}: stopping the experiments...", err=True)
-                        work.cancel()
-                    else:
-                        run.kill_now()
+                        _console.echo(f"\n[yanex] {name}: {doing}", err=True)
+                        scope.cancel()
+                    elif again is not None:
+                        again()
 
             tg.start_soon(watch)
-            with work:
-                await run.execute(jobs)
+            with scope:
+                await work()
             tg.cancel_scope.cancel()
     return received[0] if received else None
