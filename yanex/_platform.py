@@ -92,6 +92,53 @@ def without_locale_coercion(env: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in env.items() if k != "LC_CTYPE"}
 
 
+def process_limits() -> list[tuple[int, int, int]]:
+    """This process's resource limits, as (resource, soft, hard), for every one the
+    platform has (``resource`` is POSIX; the set of limits differs between systems)."""
+    import resource
+
+    limits = []
+    for name in sorted(n for n in dir(resource) if n.startswith("RLIMIT_")):
+        number = getattr(resource, name)
+        with contextlib.suppress(OSError, ValueError):
+            soft, hard = resource.getrlimit(number)
+            limits.append((number, soft, hard))
+    return limits
+
+
+def niceness() -> int | None:
+    """This process's scheduling priority (``nice``), or None where it cannot be read.
+
+    Linux keeps a priority per thread, and ``getpriority`` answers for the calling one,
+    which for the blocking API is our event-loop thread, not the caller's: there the main
+    thread's is read from ``/proc/self/stat`` instead (elsewhere it is per process).
+    """
+    if not portable():
+        with (
+            contextlib.suppress(OSError, ValueError, IndexError),
+            open("/proc/self/stat", "rb") as fh,
+        ):
+            return int(fh.read().rsplit(b")", 1)[1].split()[16])
+    try:
+        return os.getpriority(os.PRIO_PROCESS, 0)
+    except (OSError, AttributeError):
+        return None
+
+
+def inherit(limits: list[tuple[int, int, int]], nice: int | None) -> None:
+    """In a child before it runs: take ``limits`` and ``nice`` (what the caller had). A
+    limit or priority this process may not raise stays as it is."""
+    import resource
+
+    for number, soft, hard in limits:
+        with contextlib.suppress(OSError, ValueError):
+            if resource.getrlimit(number) != (soft, hard):
+                resource.setrlimit(number, (soft, hard))
+    if nice is not None and niceness() != nice:
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, 0, nice)
+
+
 def current_umask() -> int:
     """This process's umask, read without changing it where the kernel tells it (Linux).
 

@@ -40,6 +40,7 @@ import socket
 import struct
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,10 +88,13 @@ def start(
     pass_fds: tuple[int, ...] = (),
     foreground: bool = False,
     take_terminal: bool = False,
+    limits: list[tuple[int, int, int]] | None = None,
+    nice: int | None = None,
 ) -> tuple[subprocess.Popen[bytes], int, int]:
     """Start ``argv`` in a new session (``foreground``: a new process group in our session,
     which with ``take_terminal`` makes itself the terminal's foreground before it starts);
-    returns it and its stdout and stderr read ends."""
+    returns it and its stdout and stderr read ends. ``limits`` and ``nice`` are the
+    caller's resource limits and priority, which the child takes if they are not ours."""
     out_r, out_w = _pipe()
     err_r, err_w = _pipe()
     try:
@@ -104,7 +108,7 @@ def start(
             umask=umask,
             start_new_session=not foreground,
             process_group=0 if foreground else None,
-            preexec_fn=_jobctl.take_terminal if take_terminal else None,  # noqa: PLW1509  we have no threads
+            preexec_fn=_before_exec(limits or [], nice, take_terminal),  # noqa: PLW1509  we have no threads
             pass_fds=pass_fds,
         )
     except BaseException:
@@ -113,6 +117,25 @@ def start(
     finally:
         _close(out_w, err_w)
     return proc, out_r, err_r
+
+
+def _before_exec(
+    limits: list[tuple[int, int, int]], nice: int | None, take_terminal: bool
+) -> Callable[[], None] | None:
+    """What the child must do before it runs, if anything (None keeps vfork's speed)."""
+    import resource
+
+    changed = [lim for lim in limits if resource.getrlimit(lim[0]) != (lim[1], lim[2])]
+    renice = nice is not None and nice != _platform.niceness()
+    if not (changed or renice or take_terminal):
+        return None
+
+    def before() -> None:
+        _platform.inherit(changed, nice if renice else None)
+        if take_terminal:
+            _jobctl.take_terminal()
+
+    return before
 
 
 def prepare(request: dict[str, Any], stdin: int | None) -> Prepared:
@@ -131,6 +154,8 @@ def prepare(request: dict[str, Any], stdin: int | None) -> Prepared:
             stdin,
             pass_fds=(ctl_r,),
             foreground=bool(request.get("foreground")),
+            limits=[tuple(lim) for lim in request.get("limits", [])],
+            nice=request.get("nice"),
         )
     except BaseException:
         _close(ctl_w)
@@ -245,6 +270,8 @@ class Server:
                     stdin,
                     foreground=tty is not None,
                     take_terminal=tty is not None,
+                    limits=[tuple(lim) for lim in request.get("limits", [])],
+                    nice=request.get("nice"),
                 )
                 via = "exec"
             else:

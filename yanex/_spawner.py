@@ -25,7 +25,7 @@ import socket
 import subprocess
 import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +63,8 @@ class Launch:
     python: bool = False
     ahead: int = 0
     foreground: bool = False
+    limits: list[tuple[int, int, int]] = field(default_factory=list)  # (resource, soft, hard)
+    nice: int | None = None
 
     def key(self) -> str:
         """What a prepared interpreter must share with this launch to serve it."""
@@ -71,7 +73,9 @@ class Launch:
             st = os.fstat(self.stdin)
             stdin = [st.st_dev, st.st_ino, st.st_rdev]
         env = sorted(base_env(self.env).items())
-        blob = json.dumps([self.argv, env, self.cwd, self.umask, stdin, self.foreground])
+        blob = json.dumps(
+            [self.argv, env, self.cwd, self.umask, stdin, self.foreground, self.limits, self.nice]
+        )
         return hashlib.sha256(blob.encode()).hexdigest()
 
     def fields(self) -> dict[str, Any]:
@@ -82,6 +86,8 @@ class Launch:
             "umask": self.umask,
             "foreground": self.foreground,
             "home": os.getpgrp(),
+            "limits": self.limits,
+            "nice": self.nice,
         }
 
 

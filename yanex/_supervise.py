@@ -105,11 +105,19 @@ class Caller:
     env: dict[str, str]
     cwd: str
     umask: int
+    limits: list[tuple[int, int, int]] = field(default_factory=list)
+    nice: int | None = None
 
     @classmethod
     def now(cls) -> Caller:
         env = _platform.without_locale_coercion(dict(os.environ))
-        return cls(env, str(Path.cwd()), _platform.current_umask())
+        return cls(
+            env,
+            str(Path.cwd()),
+            _platform.current_umask(),
+            _platform.process_limits(),
+            _platform.niceness(),
+        )
 
     def launch(
         self, argv: list[str], env: dict[str, str] | None = None, *, stdin: bool = False
@@ -124,6 +132,8 @@ class Caller:
             umask=self.umask,
             stdin=fd,
             foreground=fd is not None and in_foreground(fd),
+            limits=list(self.limits),
+            nice=self.nice,
         )
 
 

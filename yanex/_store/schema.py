@@ -103,6 +103,23 @@ def _tokens(obj: Any) -> Any:
     return obj
 
 
+def _escaped(obj: Any) -> Any:
+    """``obj`` with every string that holds undecodable bytes (lone surrogates, as Python
+    decodes them from argv, paths and the environment) spelled with ``\\xNN`` escapes, which
+    JSON can store; the text stays readable and the rest is untouched."""
+    if isinstance(obj, str):
+        try:
+            obj.encode()
+        except UnicodeEncodeError:
+            return obj.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        return obj
+    if isinstance(obj, dict):
+        return {_escaped(k): _escaped(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_escaped(v) for v in obj]
+    return obj
+
+
 class JSONEncoder:
     """msgspec's encoder, except that NaN, Infinity and -Infinity are written as those tokens
     (what ``json.dumps`` writes and ``json.loads`` and yanex 0.6 read) instead of ``null``.
@@ -115,7 +132,11 @@ class JSONEncoder:
         self._enc = msgspec.json.Encoder(enc_hook=_enc_hook)
 
     def encode(self, obj: Any) -> bytes:
-        out = self._enc.encode(obj)
+        try:
+            out = self._enc.encode(obj)
+        except UnicodeEncodeError:  # undecodable bytes (an argument, a path) kept as \\xNN
+            obj = _escaped(msgspec.to_builtins(obj, enc_hook=_enc_hook))
+            out = self._enc.encode(obj)
         if b"null" not in out:
             return out
         plain = msgspec.to_builtins(obj, enc_hook=_enc_hook)
