@@ -22,6 +22,7 @@ from typing import Any
 
 import msgspec
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
@@ -167,7 +168,8 @@ class UI:
             return json({"error": "the request body must be a JSON object"}, 400)
         action = request.path_params["action"]
         ref = request.path_params["ref"]
-        return api(lambda _r: self._act(action, ref, body))(request)
+        act = api(lambda _r: self._act(action, ref, body))
+        return await run_in_threadpool(act, request)  # moves and deletes touch the disk
 
     def _act(self, action: str, ref: str, body: dict[str, Any]) -> Any:
         rec = files.record(ref)
