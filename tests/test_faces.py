@@ -8,6 +8,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 import yanex
 import yanex.aio
 import yanex.errors
@@ -188,6 +190,8 @@ def test_errors_derive_from_yanex_error() -> None:
 PROBE = """
 import json, sys, threading
 before = set(sys.modules)
+import pytest
+
 import yanex
 print(json.dumps({"new": sorted(set(sys.modules) - before), "threads": threading.active_count()}))
 """
@@ -228,3 +232,43 @@ def test_import_aio_is_light() -> None:
     result = _fresh(PROBE.replace("import yanex\n", "import yanex.aio\n"))
     assert [m for m in result["new"] if m.split(".")[0] in HEAVY or m.startswith(HEAVY)] == []
     assert result["threads"] == 1
+
+
+class _Handle:
+    """A stand-in experiment handle for ``_context`` (``id`` and ``after_fork``)."""
+
+    id = "feedbeef"
+
+    def after_fork(self) -> None:
+        pass
+
+
+@pytest.mark.anyio
+async def test_awaitable_runs_marked_functions_in_a_worker_thread() -> None:
+    """_portal.awaitable runs a function marked in_worker_thread off the event loop's
+    thread and an unmarked one inline, both with the caller's current experiment; the
+    coroutine keeps the function's name, docstring and __wrapped__."""
+    import threading
+
+    from yanex import _context, _portal
+
+    seen: dict[str, tuple[int, object]] = {}
+
+    def on_disk() -> None:
+        """Reads files."""
+        seen["thread"] = (threading.get_ident(), _context.current())
+
+    def in_memory() -> None:
+        seen["inline"] = (threading.get_ident(), _context.current())
+
+    handle = _Handle()
+    threaded = _portal.awaitable(_portal.in_worker_thread(on_disk))
+    with _context.using(handle):
+        await threaded()
+        await _portal.awaitable(in_memory)()
+    assert _context.current() is None  # using() restored the caller's state
+    here = threading.get_ident()
+    assert seen["thread"][0] != here and seen["thread"][1] is handle
+    assert seen["inline"] == (here, handle)
+    assert threaded.__wrapped__ is on_disk and threaded.__doc__ == "Reads files."
+    assert threaded.__name__ == "on_disk" and inspect.iscoroutinefunction(threaded)
