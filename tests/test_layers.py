@@ -29,6 +29,7 @@ LAYERS: list[set[str]] = [
     {"yanex._supervise", "yanex._store", "yanex._portal"},  # processes, files, sync<->async
     {"yanex._spawner", "yanex._sinks"},  # launch paths; output sinks of the supervisor
     {"yanex._spawnd"},  # the spawner process, parent of every child
+    {"yanex._start"},  # how the spawner starts one child (exec, or a prepared interpreter)
     {"yanex._platform", "yanex._boot"},  # Linux-only calls; the prepared interpreter's hook
     # Leaves: they import nothing of yanex but the exception tree (spec errors, env names).
     {"yanex._context", "yanex._models", "yanex._records", "yanex._jobctl"},

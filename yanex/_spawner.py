@@ -33,7 +33,8 @@ import anyio
 
 from yanex import _platform
 from yanex._context import ENV_LAUNCH_PATH
-from yanex._spawnd import HEADER, base_env
+from yanex._spawnd import HEADER
+from yanex._start import base_env
 from yanex.errors import ConfigError, SpawnError
 
 PATHS = ("pool", "exec")
