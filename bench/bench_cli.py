@@ -12,22 +12,29 @@ Two installs are measured: a plain (non-editable) copy of this tree in `bench/.v
 development venv, whose editable-install hook adds the same fixed cost to every
 interpreter start (it is in the `import yanex` baseline too, so its ratios are smaller).
 
+With ``BENCH_BEFORE=<commit>`` the yanex of that commit (``git archive``) is measured too,
+as a third plain install, in the same run: the figures before and after a change.
+
     python bench/bench_cli.py
-    BENCH_REPEAT=41 python bench/bench_cli.py
+    BENCH_REPEAT=41 BENCH_BEFORE=731ef80 python bench/bench_cli.py
 """
 
 from __future__ import annotations
 
+import compileall
+import io
 import os
 import statistics
 import subprocess
 import sys
+import sysconfig
+import tarfile
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine, save
+from _common import REPO, machine, save
 from bench_query import GENERATE
 from bench_run import ours_installed
 
@@ -42,6 +49,24 @@ def make_store(root: Path) -> str:
     args = [str(root), str(EXPERIMENTS), str(STEPS)]
     subprocess.run([sys.executable, "-c", GENERATE, *args], check=True)
     return sorted(p.name for p in root.iterdir() if len(p.name) == 8)[EXPERIMENTS // 2]
+
+
+def installed_at(commit: str, venv: Path) -> Path:
+    """bin/ of a plain install of yanex as it was at ``commit``, made as ours_installed()."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    py = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    site = venv / "lib" / py / "site-packages"
+    archive = subprocess.run(
+        ["git", "archive", commit, "yanex"], cwd=REPO, capture_output=True, check=True
+    ).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(site, filter="data")
+    compileall.compile_dir(site / "yanex", quiet=1)
+    (site / "yanex_bench_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    script = venv / "bin" / "yanex"
+    script.write_text(f"#!{venv / 'bin' / 'python'}\nfrom yanex._cli import main\nmain()\n")
+    script.chmod(0o755)
+    return venv / "bin"
 
 
 def commands(bin_dir: Path, exp_id: str) -> dict[str, list[str]]:
@@ -88,10 +113,16 @@ def report(name: str, medians: dict[str, float]) -> dict[str, object]:
 
 def main() -> None:
     print(machine(), flush=True)
-    installs = {"plain install (.venv-ours)": ours_installed(), "dev venv (editable)": None}
+    installs: dict[str, Path] = {
+        "plain install (.venv-ours)": ours_installed(),
+        "dev venv (editable)": Path(sys.executable).parent,
+    }
     load = [os.getloadavg()[0]]
     figures: dict[str, object] = {}
     with tempfile.TemporaryDirectory(prefix="yanex-bench-cli-") as tmp:
+        before = os.environ.get("BENCH_BEFORE")
+        if before:
+            installs[f"plain install of {before}"] = installed_at(before, Path(tmp) / "venv")
         work, root = Path(tmp) / "work", Path(tmp) / "store"
         work.mkdir()
         env = {**os.environ, "YANEX_EXPERIMENTS_DIR": str(root), "NO_COLOR": "1"}
@@ -99,8 +130,7 @@ def main() -> None:
         env.pop("PYTHONDONTWRITEBYTECODE", None)  # bytecode cached, as on a user's machine
         exp_id = make_store(root)
         for name, bin_dir in installs.items():
-            medians = measure(commands(bin_dir or Path(sys.executable).parent, exp_id), env, work)
-            figures[name] = report(name, medians)
+            figures[name] = report(name, measure(commands(bin_dir, exp_id), env, work))
     load.append(os.getloadavg()[0])  # the machine may be shared: say how busy it was
     save(
         "cli",
@@ -108,6 +138,7 @@ def main() -> None:
             "experiments": EXPERIMENTS,
             "repeat": REPEAT,
             "target_ratio": TARGET,
+            "before": before,
             "load_average": [round(x, 2) for x in load],
             "figures": figures,
         },

@@ -24,6 +24,11 @@ def set_verbose() -> None:
     _verbose.append(True)
 
 
+def verbose() -> bool:
+    """Whether ``yanex --verbose`` was given."""
+    return bool(_verbose)
+
+
 def note(text: str) -> None:
     """A ``--verbose`` line on stderr (nothing without --verbose)."""
     if _verbose:

@@ -58,7 +58,8 @@ class FilterArgs:
 
     def build(self, *, archived: bool | None = None, limit: int | None = None) -> Filters:
         """``filters.Filters`` for these flags; ``archived`` overrides the -a flag's meaning."""
-        _console.note(f"filters: {self.describe()}")
+        if _console.verbose():  # describe() asks git for the project: only when it is shown
+            _console.note(f"filters: {self.describe()}")
         try:
             return Filters.build(
                 ids=list(self.ids) or None,
