@@ -33,6 +33,25 @@ def test_serves_the_store_and_stops_on_ctrl_c() -> None:
     assert "Server stopped" in out and "Traceback" not in err
 
 
+def test_ctrl_c_does_not_wait_for_open_streams() -> None:
+    """Ctrl-C stops the server at once even while a page follows a running experiment."""
+    import time
+    from pathlib import Path
+
+    import yanex
+
+    with yanex.create_experiment(Path("live.py"), name="live"):
+        exp = yanex.get_experiment_id()
+        server = ui_helpers.start("--global")
+        stream = urllib.request.urlopen(f"{server.url}/api/experiments/{exp}/events")
+        assert stream.readline().startswith(b"retry:")  # the stream is open
+        start = time.monotonic()
+        code, out, err = server.stop()
+        stream.close()
+        assert code == 0 and "Server stopped" in out, err
+        assert time.monotonic() - start < 5
+
+
 def test_binds_loopback_only_by_default() -> None:
     """The default address is 127.0.0.1: the server is not reachable on other addresses."""
     with ui_helpers.running() as server:

@@ -66,6 +66,8 @@ async def serve(
     """Serve on ``sock`` until SIGINT or SIGTERM; ``started(url)`` once it listens."""
     port = sock.getsockname()[1]
     app = create_app(host=host, port=port, project=project)
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+    config = uvicorn.Config(
+        app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=1
+    )
     server = _Server(config, lambda: started(url_of(host, port)))
     await server.serve(sockets=[sock])
