@@ -3,7 +3,9 @@
 The socket is bound here, before uvicorn starts, so a port already in use is one clear
 error (uvicorn would log and exit), and port 0 picks a free port that is then printed.
 uvicorn's own signal capture re-raises SIGINT once it has shut down; ours only asks the
-server to stop, so Ctrl-C ends ``yanex ui`` cleanly with exit status 0.
+server to stop, so Ctrl-C ends ``yanex ui`` cleanly with exit status 0. Live streams of
+running experiments never end by themselves, so shutdown gives open requests one second
+before it closes them.
 """
 
 from __future__ import annotations
