@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 BASE := $(VENV)/.installed-base
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint bench clean slurm-up slurm-down
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -31,6 +31,9 @@ demo: $(BASE)
 test: install
 	YANEX_LAUNCH_PATH=exec $(BIN)/python -m pytest -q
 	YANEX_LAUNCH_PATH=pool $(BIN)/python -m pytest -q
+	# the portable fallbacks of yanex/_platform.py (what macOS takes), on the launch tests
+	YANEX_PLATFORM=portable $(BIN)/python -m pytest -q tests/differential \
+		tests/test_launch_paths.py tests/test_terminal.py tests/test_spawner.py
 
 lint: install
 	$(BIN)/ruff check yanex tests bench examples
@@ -40,6 +43,14 @@ lint: install
 
 bench: install
 	$(BIN)/python bench/run_all.py
+
+# A single-node Slurm with accounting on this machine, for the Slurm launcher's tests (as
+# root, no systemd; see tools/slurm/up.sh). Without it those tests skip.
+slurm-up:
+	tools/slurm/up.sh
+
+slurm-down:
+	tools/slurm/down.sh
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
