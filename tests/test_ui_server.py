@@ -200,6 +200,11 @@ def test_downloads_cannot_leave_the_store(ui, tmp_path: Path) -> None:
         res = ui.get(f"/api/experiments/{exp}/preview", params={"name": name})
         assert res.status_code in (403, 404) and "top secret" not in res.text
     assert ui.get("/files/..%2F..%2Fetc/passwd").status_code in (400, 403, 404)
+    (arts / "stdout.txt").symlink_to(secret)  # a log that is a link out: not served either
+    res = ui.get(f"/api/experiments/{exp}/log/stdout")
+    assert res.status_code == 403 and "top secret" not in res.text
+    events = ui.get(f"/api/experiments/{exp}/events")
+    assert events.status_code == 403 and "top secret" not in events.text
     names = [a["name"] for a in ui.get(f"/api/experiments/{exp}").json()["artifacts"]]
     assert "link.txt" not in names
 

@@ -148,6 +148,8 @@ class UI:
         rec = files.record(request.path_params["ref"])
         qp = request.query_params
         offsets = {s: int(qp.get(s, "0")) for s in files.STREAMS}
+        for stream in files.STREAMS:
+            files.log_path(rec, stream)  # a log that links out of the store: refused now
         watch = live.Watch(rec, int(qp.get("count", "0")), offsets)
         return _sse(live.experiment_stream(watch))
 

@@ -105,9 +105,13 @@ def preview(rec: query.Record, name: str) -> dict[str, Any]:
 
 
 def log_path(rec: query.Record, stream: str) -> Path:
+    """The experiment's stdout or stderr file (it may not exist yet), never a link out."""
     if stream not in STREAMS:
         raise RefusedPath(f"no such log: {stream!r}")
-    return rec.dir / layout.ARTIFACTS / f"{stream}.txt"
+    try:
+        return trust.confined(rec.dir / layout.ARTIFACTS, f"{stream}.txt", "read")
+    except ValueError as exc:
+        raise RefusedPath(str(exc)) from None
 
 
 def read_from(path: Path, offset: int, limit: int) -> tuple[str, int]:

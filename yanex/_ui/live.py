@@ -59,7 +59,10 @@ class Watch:
     def logs(self) -> list[str]:
         out = []
         for stream in files.STREAMS:
-            path = files.log_path(self.rec, stream)
+            try:
+                path = files.log_path(self.rec, stream)
+            except files.RefusedPath:  # became a link out of the store: never followed
+                continue
             text, offset = files.read_from(path, self.offsets.get(stream, 0), CHUNK)
             self.offsets[stream] = offset
             if text:
