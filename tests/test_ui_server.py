@@ -435,3 +435,21 @@ def test_env_root_is_followed(ui, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     make("here")
     monkeypatch.setenv("YANEX_EXPERIMENTS_DIR", str(tmp_path / "elsewhere"))
     assert ui.get("/api/experiments").json()["total"] == 0
+
+
+def test_experiments_written_by_yanex_061_open(ui) -> None:
+    """Every experiment of a store written by the published yanex 0.6.1 opens: table, page,
+    metrics, lineage and artifact previews."""
+    from ._query_support import copy_061_store
+
+    ids = copy_061_store()
+    rows = ui.get("/api/experiments?archived=1").json()["rows"]
+    assert {r["id"] for r in rows} == set(ids)
+    for exp in ids:
+        data = ui.get(f"/api/experiments/{exp}")
+        assert data.status_code == 200, data.text
+        assert ui.get(f"/api/experiments/{exp}/metrics").status_code == 200
+        assert ui.get(f"/api/experiments/{exp}/lineage").status_code == 200
+        for art in data.json()["artifacts"]:
+            res = ui.get(f"/api/experiments/{exp}/preview", params={"name": art["name"]})
+            assert res.status_code == 200, (art, res.text)
