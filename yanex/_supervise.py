@@ -174,7 +174,8 @@ def drop(launch: Launch) -> None:
     _spawner.drop(launch)
 
 
-def _signal_group(pid: int, sig: signal.Signals) -> bool:
+def signal_group(pid: int, sig: signal.Signals) -> bool:
+    """Send ``sig`` to the process group ``pid``; False when it is gone (or not ours)."""
     try:
         os.killpg(pid, sig)
     except (ProcessLookupError, PermissionError):
@@ -191,15 +192,15 @@ async def stop(
         for sig in dict.fromkeys((first, signal.SIGTERM)):
             if child.returncode is not None:
                 break  # not return: its group may still hold children (bash's `cmd &`)
-            if _signal_group(child.pid, sig):
+            if signal_group(child.pid, sig):
                 sent.append(sig.name)
             with anyio.move_on_after(grace):
                 await child.wait()
         if child.returncode is None:
-            _signal_group(child.pid, signal.SIGKILL)
+            signal_group(child.pid, signal.SIGKILL)
             sent.append("SIGKILL")
             await child.wait()
-        _signal_group(child.pid, signal.SIGKILL)  # stragglers left in the group
+        signal_group(child.pid, signal.SIGKILL)  # stragglers left in the group
 
 
 async def supervise(
@@ -290,6 +291,6 @@ async def _drain(child: _spawner.Child, pumps_done: anyio.Event) -> None:
     """Give the pumps a moment to reach end-of-file; then kill what holds the pipes."""
     with anyio.move_on_after(LEFTOVER_WAIT):
         await pumps_done.wait()
-    _signal_group(child.pid, signal.SIGKILL)
+    signal_group(child.pid, signal.SIGKILL)
     with anyio.move_on_after(LEFTOVER_WAIT):
         await pumps_done.wait()

@@ -14,7 +14,6 @@ provides the terminal sinks for each child's streams.
 from __future__ import annotations
 
 import functools
-import os
 import signal
 import threading
 from collections.abc import Callable, Iterator
@@ -288,10 +287,7 @@ class Run:
     def kill_now(self) -> None:
         """SIGKILL every running child's group at once (a second Ctrl-C)."""
         for pid in list(self.running.values()):
-            try:
-                os.killpg(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                continue
+            _supervise.signal_group(pid, signal.SIGKILL)
 
 
 async def _write_legacy_params(exp_dir: Path, config: dict[str, Any]) -> None:
