@@ -2,7 +2,8 @@
 
 Figures: wall time of `yanex --help`, `yanex list` (a store of 200 experiments) and
 `yanex get status ID`, each as a ratio to `python -c "import yanex"` in the same virtualenv
-(target: at most 3x). Every figure is the median of fresh processes, all commands taking
+(target: at most 3x), and the same for CPU time (user + system, less sensitive to other
+jobs on a shared machine). Every figure is the median of fresh processes, all commands taking
 turns run by run so background load hits each alike; one warm-up round first. Output goes
 to a pipe (no rich), bytecode caching is on, the commands run outside any git repository,
 and the store is made with our store functions (as bench_query.py makes its store).
@@ -24,6 +25,7 @@ from __future__ import annotations
 import compileall
 import io
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -79,35 +81,50 @@ def commands(bin_dir: Path, exp_id: str) -> dict[str, list[str]]:
     }
 
 
-def once(cmd: list[str], env: dict[str, str], cwd: Path) -> float:
-    start = time.perf_counter()
+def _child_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def once(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
+    """(wall seconds, CPU seconds: user + system) of one run of ``cmd``."""
+    cpu, start = _child_cpu(), time.perf_counter()
     res = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, check=False)
     elapsed = time.perf_counter() - start
     if res.returncode != 0:
         raise SystemExit(f"{cmd} failed: {res.stderr.decode()[-2000:]}")
-    return elapsed
+    return elapsed, _child_cpu() - cpu
 
 
-def measure(cases: dict[str, list[str]], env: dict[str, str], cwd: Path) -> dict[str, float]:
-    """Median seconds of each command, all of them taking turns."""
+def measure(
+    cases: dict[str, list[str]], env: dict[str, str], cwd: Path
+) -> dict[str, tuple[float, float]]:
+    """Median (wall, CPU) seconds of each command, all of them taking turns."""
     for cmd in cases.values():
         once(cmd, env, cwd)  # warm-up: bytecode written, files in the page cache
-    times: dict[str, list[float]] = {label: [] for label in cases}
+    runs: dict[str, list[tuple[float, float]]] = {label: [] for label in cases}
     for _ in range(REPEAT):
         for label, cmd in cases.items():
-            times[label].append(once(cmd, env, cwd))
-    return {label: statistics.median(t) for label, t in times.items()}
+            runs[label].append(once(cmd, env, cwd))
+    return {
+        label: (statistics.median(w for w, _c in r), statistics.median(c for _w, c in r))
+        for label, r in runs.items()
+    }
 
 
-def report(name: str, medians: dict[str, float]) -> dict[str, object]:
-    base = medians["python -c 'import yanex'"]
+def report(name: str, medians: dict[str, tuple[float, float]]) -> dict[str, object]:
+    base_wall, base_cpu = medians["python -c 'import yanex'"]
     print(f"--- {name}", flush=True)
     out: dict[str, object] = {}
-    for label, seconds in medians.items():
-        ratio = seconds / base
-        print(f"{label:28s} {seconds * 1000:7.1f} ms   x{ratio:.2f}", flush=True)
-        out[label] = {"ms": round(seconds * 1000, 1), "ratio": round(ratio, 2)}
-    out["within_target"] = all(s / base <= TARGET for s in medians.values())
+    for label, (wall, cpu) in medians.items():
+        ratio, cpu_ratio = wall / base_wall, cpu / base_cpu
+        print(f"{label:28s} {wall * 1000:7.1f} ms  x{ratio:.2f}   "
+              f"cpu {cpu * 1000:6.1f} ms  x{cpu_ratio:.2f}", flush=True)  # fmt: skip
+        out[label] = {
+            "ms": round(wall * 1000, 1), "ratio": round(ratio, 2),
+            "cpu_ms": round(cpu * 1000, 1), "cpu_ratio": round(cpu_ratio, 2),
+        }  # fmt: skip
+    out["within_target"] = all(w / base_wall <= TARGET for w, _c in medians.values())
     return out
 
 
