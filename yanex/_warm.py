@@ -53,22 +53,26 @@ def encode_release(set_vars: dict[str, str], unset: list[str], pythonpath: str |
 def hold(hook_name: str) -> None:
     """Called by the start-up hook: preload, wait, apply the release, chain the real hook."""
     fd = int(os.environ.pop(ENV_WARM_FD))
-    _preload()
+    preloaded = _preload()
     data = _read_all(fd)
     if not data:
         os._exit(0)
     _apply(data)
+    if not preloaded:  # a script that does not use yanex finds no trace of it either
+        for name in ("yanex._warm", "yanex"):
+            sys.modules.pop(name, None)
     _chain_sitecustomize(hook_name)
 
 
-def _preload() -> None:
+def _preload() -> bool:
+    """Import ``PRELOAD`` if the script will want it; True if it was imported."""
     # Verbose or import-time tracing would print our imports as the script's output.
     if sys.flags.verbose or "importtime" in sys._xoptions:
-        return
+        return False
     if os.environ.get("PYTHONPROFILEIMPORTTIME"):
-        return
+        return False
     if not _script_uses_yanex():
-        return
+        return False
     import importlib
     import warnings
 
@@ -78,7 +82,8 @@ def _preload() -> None:
             try:
                 importlib.import_module(name)
             except Exception:  # noqa: BLE001  the script imports what it needs itself
-                return
+                return True
+    return True
 
 
 def _script_uses_yanex() -> bool:
