@@ -73,6 +73,7 @@ def create_record(
         git=git,
     )
     meta.script_args = list(plan.script_args)
+    meta.script_arg = plan.script_arg
     meta.depends_on = list(plan.depends_on)
     meta.cli_args = dict(plan.cli_args)
     if staged:

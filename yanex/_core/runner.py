@@ -123,9 +123,22 @@ def staged_jobs() -> list[Job]:
             dict(meta.cli_args),
             meta.name,
             index,
+            script_arg=_as_named(meta.script_arg, meta.script_path),
         )
         for index, (_, meta, exp_dir) in enumerate(found)
     ]
+
+
+def _as_named(script_arg: str | None, script_path: str | None) -> str | None:
+    """The script as the user named it when staging, if that name still reaches the same
+    file from here (python would be given it); else None: its absolute path is used."""
+    if not script_arg or not script_path:
+        return None
+    try:
+        same = Path(script_arg).resolve() == Path(script_path).resolve()
+    except OSError:
+        return None
+    return script_arg if same else None
 
 
 def existing_jobs(jobs: list[Job]) -> Iterator[Callable[[], Job]]:

@@ -28,6 +28,7 @@ class Metadata(msgspec.Struct, kw_only=True):
     completed_at: str | None = None  # end time of any terminal status, as in yanex 0.6
     duration: float | None = None
     script_path: str | None = None
+    script_arg: str | None = None  # the script as the user named it: a staged run's argv[0]
     script_args: list[str] = []
     tags: list[str] = []
     description: str | None = None
