@@ -350,10 +350,15 @@ def test_outside_git_repo(tmp_path: Path, monkeypatch) -> None:
 
 # --- the status state machine ---------------------------------------------------------------
 
-STATUSES = ["created", "running", "completed", "failed", "cancelled", "staged"]
+STATUSES = ["created", "running", "completed", "failed", "cancelled", "staged", "pending"]
 ALLOWED = {
     ("created", "running"),
     ("created", "staged"),
+    ("created", "pending"),
+    ("staged", "pending"),
+    ("pending", "running"),
+    ("pending", "failed"),
+    ("pending", "cancelled"),
     ("created", "failed"),
     ("created", "cancelled"),
     ("staged", "running"),

@@ -20,6 +20,7 @@ class Status(enum.StrEnum):
     FAILED = "failed"
     CANCELLED = "cancelled"
     STAGED = "staged"
+    PENDING = "pending"  # queued on a cluster (Slurm), not started yet
 
 
 TERMINAL = frozenset({Status.COMPLETED, Status.FAILED, Status.CANCELLED})

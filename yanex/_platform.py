@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import struct
+import sys
 import threading
+from typing import Any
 
 from yanex._context import ENV_PLATFORM
 
@@ -154,3 +157,58 @@ def current_umask() -> int:
         mask = os.umask(0o077)
         os.umask(mask)
     return mask
+
+
+class FileWatch:
+    """inotify on folders: a descriptor that turns readable when a file in one of them is
+    written, created or renamed into place; ``events()`` says which (watch, name) pairs."""
+
+    MASK = 0x2 | 0x8 | 0x80 | 0x100  # IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE
+
+    def __init__(self, libc: Any) -> None:
+        self._libc = libc
+        self.fd: int = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+        if self.fd < 0:
+            raise OSError(ctypes_errno(), "inotify_init1 failed")
+
+    def add(self, folder: str) -> int:
+        """Watch ``folder``; the watch's number (-1 when it cannot be watched)."""
+        wd: int = self._libc.inotify_add_watch(self.fd, os.fsencode(folder), self.MASK)
+        return wd
+
+    def events(self) -> list[tuple[int, str]]:
+        """The (watch, file name) of every event since the last call."""
+        out: list[tuple[int, str]] = []
+        while True:
+            try:
+                data = os.read(self.fd, 65536)
+            except BlockingIOError:
+                return out
+            offset = 0
+            while offset + 16 <= len(data):
+                wd, _mask, _cookie, size = struct.unpack_from("iIII", data, offset)
+                raw = data[offset + 16 : offset + 16 + size].split(b"\0", 1)[0]
+                out.append((wd, os.fsdecode(raw)))
+                offset += 16 + size
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+def ctypes_errno() -> int:
+    import ctypes
+
+    return ctypes.get_errno()
+
+
+def file_watch() -> FileWatch | None:
+    """A FileWatch, or None where inotify is missing (or switched off): poll instead."""
+    if portable() or not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return FileWatch(libc)
+    except (OSError, AttributeError):
+        return None

@@ -13,7 +13,7 @@ Works under asyncio (with or without uvloop) and trio.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -85,18 +85,24 @@ def create_context(experiment_id: str) -> AsyncExperimentContext:
 
 
 async def as_completed(
-    experiments: Sequence[ExperimentSpec], parallel: int | None = None, verbose: bool = False
+    experiments: Sequence[ExperimentSpec],
+    parallel: int | None = None,
+    verbose: bool = False,
+    launcher: str | None = None,
+    launcher_options: Mapping[str, Any] | None = None,
 ) -> AsyncIterator[ExperimentResult]:
     """Yield each experiment's result as soon as it finishes (beyond the published yanex).
 
     To stop early, iterate inside ``contextlib.aclosing(...)``: leaving it stops the
-    experiments still running and records them as cancelled.
+    experiments still running and records them as cancelled. ``launcher`` and
+    ``launcher_options`` as for ``run_multiple`` (``"slurm"``: one job array).
     """
     import contextlib
 
     from yanex._core import batch
 
-    results = batch.as_completed(experiments, parallel=parallel, verbose=verbose)
+    where = (launcher, launcher_options)
+    results = batch.as_completed(experiments, parallel=parallel, verbose=verbose, launcher=where)
     async with contextlib.aclosing(results):  # closed here, in this task, never by the GC
         async for result in results:
             yield result

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +46,11 @@ async def execute_bash_script(
 
 
 async def run_multiple(
-    experiments: Sequence[ExperimentSpec], parallel: int | None = None, verbose: bool = False
+    experiments: Sequence[ExperimentSpec],
+    parallel: int | None = None,
+    verbose: bool = False,
+    launcher: str | None = None,
+    launcher_options: Mapping[str, Any] | None = None,
 ) -> list[ExperimentResult]:
     """Run the script of each ExperimentSpec in ``experiments`` as a tracked experiment of
     its own, and wait for all of them.
@@ -60,7 +64,18 @@ async def run_multiple(
     for an empty list or an invalid spec (before anything runs), and
     ExperimentContextError inside a ``yanex run`` experiment. Interrupting it (Ctrl-C, or
     cancelling the awaiting task) stops the running children and records them cancelled.
+
+    ``launcher="slurm"`` submits them to a Slurm cluster as one job array through submitit
+    (``parallel``: the array's parallelism, default all at once), with ``launcher_options``
+    as submitit's parameters (``partition``, ``timeout_min``, ``cpus_per_task``, ``mem_gb``,
+    ...); an unknown option or a value of the wrong type raises ValueError before anything
+    is submitted. Interrupting it cancels every job.
     """
     from yanex._core import batch
 
-    return await batch.run_multiple(experiments, parallel=parallel, verbose=verbose)
+    return await batch.run_multiple(
+        experiments,
+        parallel=parallel,
+        verbose=verbose,
+        launcher=(launcher, launcher_options),
+    )

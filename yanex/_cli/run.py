@@ -106,6 +106,21 @@ class RunCommand(click.Command):
     metavar="SECONDS",
     help="Stop an experiment after SECONDS and mark it failed.",
 )
+@click.option(
+    "--launcher",
+    metavar="NAME",
+    help="Where the experiments run: local (default) or slurm (a job array, via submitit).",
+)
+@click.option(
+    "--launcher-opt",
+    "launcher_opt",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Launcher option (slurm: partition, timeout_min, cpus_per_task, mem_gb...); repeatable.",
+)
+@click.option(
+    "--detach", is_flag=True, help="With --launcher slurm: submit, print the ids and return."
+)
 @click.option("--ignore-dirty", is_flag=True, hidden=True)
 @click.pass_context
 async def command(ctx: click.Context, /, **opts: Any) -> None:
@@ -121,6 +136,7 @@ async def command(ctx: click.Context, /, **opts: Any) -> None:
     try:
         plan = planning.prepare(request)
         grace = _supervise.default_grace()
+        launcher = plan.launcher if plan is not None else planning.launcher_choice(request)
     except ConfigError as exc:
         _console.fail(str(exc), _console.EXIT_USAGE)
     for note in plan.deps.notes if plan is not None else ():
@@ -135,7 +151,12 @@ async def command(ctx: click.Context, /, **opts: Any) -> None:
         _staged_list(await anyio.to_thread.run_sync(runner.stage, plan, git))
         return
     try:
-        code = await _run_exec.execute(plan, request, grace, git, caller)
+        if not launcher.local:
+            from . import _run_slurm
+
+            code = await _run_slurm.execute(plan, request, grace, git, caller, launcher=launcher)
+        else:
+            code = await _run_exec.execute(plan, request, grace, git, caller)
     except BaseExceptionGroup as group:
         _raise_single(group)
         raise
@@ -189,6 +210,9 @@ def _request(opts: dict[str, Any], script_args: list[str]) -> planning.Request:
         cli_args=cli_args,
         ids=list(opts["ids"]),
         max_experiments=opts["max_experiments"],
+        launcher=opts["launcher"],
+        launcher_opts=list(opts["launcher_opt"]),
+        detach=opts["detach"],
     )
 
 

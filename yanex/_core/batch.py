@@ -15,8 +15,9 @@ Git facts are captured once per batch: every child runs the same code.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncGenerator, Callable, Iterable
+from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 import anyio
 import anyio.to_thread
@@ -26,9 +27,10 @@ from yanex._models import TERMINAL, ExperimentResult, ExperimentSpec, Status
 from yanex._store import store
 from yanex.errors import ExperimentContextError, SpecError
 
-from . import child, echo, gitinfo, lifecycle, pool
+from . import child, cluster, echo, gitinfo, lifecycle, pool
 
 OnResult = Callable[[int, ExperimentResult], None]
+Launcher = tuple[str | None, Mapping[str, Any] | None]  # (name, options): where specs run
 
 
 def check(
@@ -74,9 +76,17 @@ def _plan(spec: ExperimentSpec) -> child.ChildPlan:
 class _Batch:
     """One call of run_multiple: the checked specs and how many run at once."""
 
-    def __init__(self, specs: Iterable[ExperimentSpec], parallel: int | None, verbose: bool):
+    def __init__(
+        self,
+        specs: Iterable[ExperimentSpec],
+        parallel: int | None,
+        verbose: bool,
+        launcher: Launcher = (None, None),
+    ):
         checked, self.workers = check(specs, parallel)
         self.plans = [_plan(spec) for spec in checked]
+        # Slurm: the options are checked (ValueError) before any record exists
+        self.cluster = cluster.submission_for(*launcher, parallel=parallel, total=len(self.plans))
         self.verbose = verbose
         # The caller's environment, working directory and umask at the moment of the call:
         # every child gets them, however late it starts. A batch gives no child our stdin.
@@ -87,6 +97,10 @@ class _Batch:
 
     async def run(self, on_result: OnResult) -> None:
         """Run every plan; ``on_result(index, result)`` as each one finishes."""
+        if self.cluster is not None:  # one Slurm job array (``cluster``)
+            plans, launches = self.plans, self.launches
+            await cluster.run_batch(self.cluster, plans, launches, self.verbose, on_result)
+            return
         git = await anyio.to_thread.run_sync(gitinfo.capture)
         progress = echo.Progress(len(self.plans), verbose=self.verbose)
         interrupted = True
@@ -164,10 +178,14 @@ async def _settle(exp_dir: Path, status: Status, message: str) -> None:
 
 
 async def run_multiple(
-    specs: Iterable[ExperimentSpec], *, parallel: int | None, verbose: bool
+    specs: Iterable[ExperimentSpec],
+    *,
+    parallel: int | None,
+    verbose: bool,
+    launcher: Launcher = (None, None),
 ) -> list[ExperimentResult]:
-    """Run every spec; results in the order of the specs."""
-    batch = _Batch(specs, parallel, verbose)
+    """Run every spec; results in the order of the specs. ``launcher``: (name, options)."""
+    batch = _Batch(specs, parallel, verbose, launcher)
     results: list[ExperimentResult | None] = [None] * len(batch.plans)
 
     def keep(index: int, result: ExperimentResult) -> None:
@@ -178,14 +196,18 @@ async def run_multiple(
 
 
 async def as_completed(
-    specs: Iterable[ExperimentSpec], *, parallel: int | None, verbose: bool
+    specs: Iterable[ExperimentSpec],
+    *,
+    parallel: int | None,
+    verbose: bool,
+    launcher: Launcher = (None, None),
 ) -> AsyncGenerator[ExperimentResult, None]:
     """Yield each result as its experiment finishes.
 
     Leaving the loop early is safe inside ``contextlib.aclosing(...)``: the children still
     running are then stopped and recorded as cancelled before ``aclosing`` returns.
     """
-    batch = _Batch(specs, parallel, verbose)
+    batch = _Batch(specs, parallel, verbose, launcher)
     send, receive = anyio.create_memory_object_stream[ExperimentResult](len(batch.plans))
 
     async def produce() -> None:

@@ -4,7 +4,8 @@
 
     created ──> running ──> completed | failed | cancelled
        │           ^                  │
-       └─> staged ─┘   <── resume ────┘   (create_context on a finished experiment)
+       ├─> staged ─┤   <── resume ────┘   (create_context on a finished experiment)
+       └─> pending ┘   (queued on a Slurm cluster: ``_launchers/slurm.py``)
 
 ``created`` and ``staged`` may also end as failed or cancelled without running. A manual
 ``yanex update --set-status`` passes ``force=True`` and may set any status.
@@ -24,8 +25,11 @@ from yanex._store.schema import Metadata
 from yanex.errors import InvalidTransitionError
 
 _ALLOWED: dict[str, frozenset[str]] = {
-    Status.CREATED: frozenset({Status.RUNNING, Status.STAGED, Status.FAILED, Status.CANCELLED}),
-    Status.STAGED: frozenset({Status.RUNNING, Status.FAILED, Status.CANCELLED}),
+    Status.CREATED: frozenset(
+        {Status.RUNNING, Status.STAGED, Status.PENDING, Status.FAILED, Status.CANCELLED}
+    ),
+    Status.PENDING: frozenset({Status.RUNNING, Status.FAILED, Status.CANCELLED}),
+    Status.STAGED: frozenset({Status.RUNNING, Status.PENDING, Status.FAILED, Status.CANCELLED}),
     Status.RUNNING: frozenset({Status.COMPLETED, Status.FAILED, Status.CANCELLED}),
     Status.COMPLETED: frozenset({Status.RUNNING}),
     Status.FAILED: frozenset({Status.RUNNING}),
@@ -102,12 +106,14 @@ def is_stale(meta: Metadata, *, now: float | None = None) -> bool:
     """An experiment nothing runs any more: 'running' with its supervisor gone (pid dead on
     this host, or heartbeat old), or 'created' by a process of this host that has exited.
 
-    A 'created' record of another host, or without a pid (yanex 0.6), cannot be judged."""
+    A 'created' record of another host, or without a pid (yanex 0.6), cannot be judged. A
+    Slurm job's experiment is judged by its heartbeat only: Slurm's accounting says how its
+    job ended (``_launchers/slurm_accounting.py``), and is asked first."""
     if meta.status == Status.CREATED:
         return meta.host == _hostname() and meta.pid is not None and not pid_alive(meta.pid)
     if meta.status != Status.RUNNING:
-        return False
-    if meta.host == _hostname() and meta.pid is not None:
+        return False  # pending on a cluster: Slurm's accounting settles it (query._settle)
+    if meta.host == _hostname() and meta.pid is not None and meta.launcher != "slurm":
         return not pid_alive(meta.pid)
     beat = to_unix(meta.heartbeat_at)
     if beat is None:

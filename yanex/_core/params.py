@@ -27,7 +27,7 @@ from . import query, sweeps
 
 ENV_PREFIX = _context.ENV_PARAM_PREFIX
 DEFAULT_CONFIG = "config.yaml"
-RUN_DEFAULT_KEYS = ("name", "tag", "description", "project", "dry_run", "stage")
+RUN_DEFAULT_KEYS = ("name", "tag", "description", "project", "dry_run", "stage", "launcher")
 
 
 @dataclass
@@ -155,6 +155,11 @@ def _run_defaults(section: dict[str, Any], path: Path) -> dict[str, Any]:
     for key in ("dry_run", "stage"):
         if key in out and not isinstance(out[key], bool):
             raise ConfigError(f"yanex.{key} in {path} must be true or false")
+    if "launcher" in out:  # yanex.launcher: {name: slurm, partition: ..., ...}
+        from yanex._launchers import from_config
+
+        name, options = from_config(out["launcher"], str(path))
+        out["launcher"] = {"name": name, **options} if name is not None else options
     tags = out.get("tag")
     if tags is not None:
         tags = [tags] if isinstance(tags, str) else tags

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from yanex import _launchers as launchers
+from yanex._launchers import Choice
 from yanex.errors import ConfigError
 
 from . import child, depspec, params, sweeps
@@ -42,6 +44,9 @@ class Request:
     cli_args: dict[str, Any] = field(default_factory=dict)
     ids: list[str] = field(default_factory=list)  # --id: staged experiments to run
     max_experiments: int | None = None  # refuse a bigger plan (default sweeps.MAX_EXPERIMENTS)
+    launcher: str | None = None  # --launcher (default: the config's, else local)
+    launcher_opts: list[str] = field(default_factory=list)  # --launcher-opt KEY=VALUE
+    detach: bool = False  # --detach: submit to the cluster and return
 
 
 @dataclass
@@ -55,6 +60,7 @@ class Plan:
     dry_run: bool = False
     stage: bool = False
     deps: depspec.DependencyPlan = field(default_factory=depspec.DependencyPlan)
+    launcher: Choice = field(default_factory=Choice)
 
     def children(self) -> Iterator[child.ChildPlan]:
         for depends_on, dep_swept in self.deps.points():  # -D slot=a,b sweeps, outermost
@@ -106,7 +112,25 @@ def prepare(req: Request) -> Plan | None:
         cli_args=dict(req.cli_args),
     )
     dry_run = req.dry_run or bool(defaults.get("dry_run", False))
-    return Plan(template, resolved.params, total, sweep, dry_run=dry_run, stage=stage, deps=deps)
+    plan = Plan(template, resolved.params, total, sweep, dry_run=dry_run, stage=stage, deps=deps)
+    plan.launcher = launcher_choice(req, defaults.get("launcher"))
+    return plan
+
+
+def launcher_choice(req: Request, configured: dict[str, Any] | None = None) -> Choice:
+    """Where the experiments run: ``--launcher``/``--launcher-opt`` over the config file's
+    ``yanex.launcher`` mapping; ConfigError for an unknown launcher or option, or a value of
+    the wrong type (before anything is created)."""
+    from_file = dict(configured or {})
+    name = req.launcher or from_file.pop("name", None)
+    if req.launcher is not None and req.launcher != "slurm":
+        from_file = {}  # the file's options are for its own launcher
+    given = launchers.parse_pairs(req.launcher_opts)
+    typed = launchers.choose(name, given, text=True).options
+    choice = launchers.choose(name, {**from_file, **typed})
+    if req.detach and choice.local:
+        raise ConfigError("--detach needs a cluster launcher (--launcher slurm)")
+    return choice
 
 
 def _check_flags(req: Request) -> None:

@@ -27,6 +27,7 @@ from yanex._models import Status
 from yanex._records import Problem as Problem  # noqa: PLC0414 (re-export: query.Problem)
 from yanex._records import Record as Record  # noqa: PLC0414 (re-export: query.Record)
 from yanex._store import layout, store
+from yanex._store.schema import Metadata
 from yanex.errors import (
     AmbiguousExperimentError,
     ConfigError,
@@ -88,7 +89,7 @@ def load_record(base: str, exp_id: str, archived: bool) -> Record | None:
         _check_missing_metadata(Path(base, exp_id))
         return None
     status = summary.status
-    if status in (Status.RUNNING, Status.CREATED):
+    if status in (Status.RUNNING, Status.CREATED, Status.PENDING):
         summary, status = _settle(Path(base, exp_id), summary)
     created = sort_key(summary.created_at or summary.started_at)
     return Record(exp_id, base, archived, summary, status, created)
@@ -114,6 +115,10 @@ def _settle(exp_dir: Path, summary: Summary) -> tuple[Summary, str]:
         meta = store.read_metadata(exp_dir)
     except StorageError:
         return summary, summary.status
+    if meta.launcher == "slurm" and _settled_by_slurm(exp_dir, meta):
+        fresh = read_summary(str(exp_dir / layout.METADATA))
+        if fresh is not None:
+            return fresh, fresh.status
     if not lifecycle.is_stale(meta):
         return summary, summary.status
     try:
@@ -125,6 +130,16 @@ def _settle(exp_dir: Path, summary: Summary) -> tuple[Summary, str]:
         reason = lifecycle.stale_reason(meta, exp_dir)
         return msgspec.structs.replace(summary, error_message=reason), Status.FAILED
     return fresh, fresh.status
+
+
+def _settled_by_slurm(exp_dir: Path, meta: Metadata) -> bool:
+    """A Slurm experiment whose job has ended, settled from Slurm's accounting (``cluster``)."""
+    from . import cluster
+
+    try:
+        return cluster.settle_from_accounting(exp_dir, meta)
+    except (StorageError, OSError):
+        return False
 
 
 def scan(root: Path | None = None, *, archived: bool | None = False) -> Iterator[Record | Problem]:

@@ -49,6 +49,8 @@ class Metadata(msgspec.Struct, kw_only=True):
     heartbeat_at: str | None = None
     git: dict[str, Any] | None = None  # yanex 0.6 nests git facts here; kept for its readers
     environment: dict[str, Any] | None = None
+    launcher: str | None = None  # where it ran: None or "local" here, "slurm" on a cluster
+    slurm: dict[str, Any] | None = None  # job_id, array_job_id, array_index, node, state...
     format_version: int = FORMAT_VERSION
 
 

@@ -1,0 +1,369 @@
+"""Experiments on a Slurm cluster: submit them as one job array, follow them, settle them.
+
+``Submission`` checks the launcher's options before any record exists (``ConfigError``).
+``run`` submits the created experiments (a refused submission deletes them again and raises
+``SubmissionError``), marks them pending with their job ids, and unless detached waits:
+each experiment's stdout and stderr are followed as the job appends them to the shared
+store (woken by ``_platform.file_watch``, not by polling), its start and end are read from
+its metadata (written by the job, ``_launchers/slurm_job.py``), and every
+``ACCOUNTING_EVERY`` seconds Slurm's accounting settles the experiments whose job ended
+without recording it (scancel from outside, time limit, node failure, OOM). Cancelling the
+wait cancels every job of the run and records each experiment cancelled with Slurm's
+state, within ``CANCEL_WAIT`` seconds.
+
+``settle_from_accounting`` is the same settling for one experiment read by ``list``,
+``show``, ``get`` and ``yanex.results`` (``query._settle``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+import anyio.to_thread
+
+from yanex import _launchers as launchers
+from yanex import _supervise
+from yanex._launchers import slurm
+from yanex._models import TERMINAL, ExperimentResult, Status
+from yanex._store import layout, store
+from yanex._store.schema import Metadata
+from yanex.errors import ConfigError, SpecError
+
+from . import child, echo, gitinfo, lifecycle
+
+CANCEL_WAIT = 8.0  # seconds to wait for Slurm to confirm a cancellation before recording it
+ACCOUNTING_EVERY = slurm.ACCOUNTING_EVERY
+
+
+@dataclass
+class Member:
+    """One created experiment of the run, and what its job is."""
+
+    index: int
+    exp_id: str
+    exp_dir: Path
+    name: str | None
+    launch: _supervise.Launch
+    cli_args: dict[str, Any] = field(default_factory=dict)
+    job_id: str = ""
+    started: bool = False
+    offsets: dict[str, int] = field(default_factory=lambda: {"stdout": 0, "stderr": 0})
+
+
+class Reporter:
+    """What a run tells its caller; the default tells nothing."""
+
+    def started(self, member: Member) -> None:
+        """The experiment's job started running it."""
+
+    def output(self, member: Member, stream: str, chunk: bytes) -> None:
+        """New bytes of its stdout or stderr."""
+
+    def finished(self, member: Member, result: ExperimentResult) -> None:
+        """It ended."""
+
+
+class Submission:
+    """A run's submitit executor, made (and its options checked) before any record."""
+
+    def __init__(
+        self, options: dict[str, Any], *, workers: int, timeout: float | None, grace: float
+    ) -> None:
+        self.timeout, self.grace = timeout, grace
+        # submitit's pickles and its own logs, one folder per run (%j: one per job)
+        self.folder = layout.experiments_dir() / ".slurm" / uuid.uuid4().hex[:12]
+        self.executor = slurm.executor(
+            options, workers=workers, timeout=timeout, grace=grace, folder=self.folder
+        )
+
+    def task(self, member: Member) -> slurm.Task:
+        launch = member.launch
+        return slurm.Task(
+            exp_id=member.exp_id,
+            store=str(layout.experiments_dir()),
+            argv=list(launch.argv),
+            env=dict(launch.env),
+            cwd=launch.cwd,
+            umask=launch.umask,
+            cli_args=member.cli_args,
+            timeout=self.timeout,
+            grace=self.grace,
+        )
+
+    async def submit(self, members: Sequence[Member]) -> None:
+        """Submit every member as one job array and mark them pending with their job ids;
+        a refused submission deletes their records and raises SubmissionError."""
+        tasks = [self.task(m) for m in members]
+        try:
+            ids = await anyio.to_thread.run_sync(slurm.submit, self.executor, tasks)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                dirs = [m.exp_dir for m in members]
+                await anyio.to_thread.run_sync(_delete, [*dirs, self.folder])
+            raise
+        for member, job_id in zip(members, ids, strict=True):
+            member.job_id = job_id
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(_mark_all_pending, members)
+
+    async def follow(self, members: Sequence[Member], reporter: Reporter) -> None:
+        """Wait for every submitted member; see the module's docstring."""
+        await _Follow(members, reporter).run()
+
+    async def run(self, members: Sequence[Member], reporter: Reporter) -> None:
+        """Submit, then follow."""
+        await self.submit(members)
+        await self.follow(members, reporter)
+
+
+def _delete(dirs: list[Path]) -> None:
+    for exp_dir in dirs:
+        shutil.rmtree(exp_dir, ignore_errors=True)
+
+
+def _mark_all_pending(members: Sequence[Member]) -> None:
+    for member in members:
+        mark_pending(member.exp_dir, member.job_id)
+
+
+def mark_pending(exp_dir: Path, job_id: str) -> None:
+    """Its job is queued: pending with the job's id (unless the job already started it)."""
+    array, _, index = job_id.partition("_")
+    facts: dict[str, Any] = {"job_id": job_id}
+    if index:
+        facts.update(array_job_id=array, array_index=int(index))
+    with store.editing_metadata(exp_dir) as meta:
+        meta.launcher = "slurm"
+        meta.slurm = {**facts, **(meta.slurm or {})}
+        if meta.status in (Status.CREATED, Status.STAGED):
+            lifecycle.apply(meta, Status.PENDING)
+            meta.slurm.setdefault("state", "PENDING")
+
+
+def settle(exp_dir: Path, job: slurm.JobState, *, by_us: bool = False) -> Metadata:
+    """Record how Slurm says the experiment's job ended, unless the job recorded it."""
+    with contextlib.suppress(OSError):
+        store.compact_metrics(exp_dir)
+    with store.editing_metadata(exp_dir) as meta:
+        facts = dict(meta.slurm or {})
+        facts.update(state=job.state, reason=job.reason, exit_code=job.exit_code)
+        if job.node and job.node != "None assigned":
+            facts["node"] = job.node
+        meta.slurm = facts
+        if meta.status in TERMINAL:
+            return meta
+        new = Status.CANCELLED if job.state == "CANCELLED" else Status.FAILED
+        text = f"Slurm job {facts.get('job_id')} {job.raw}"
+        if job.reason and job.reason != "None":
+            text += f" (reason: {job.reason})"
+        if job.state == "COMPLETED":
+            text += ": the job ended without recording how the script ended"
+        if by_us:
+            text += ": cancelled by yanex (interrupted while waiting)"
+        lifecycle.apply(meta, new)
+        meta.error_message = text
+        if new == Status.CANCELLED:
+            meta.cancellation_reason = text
+        meta.heartbeat_at = None
+    return meta
+
+
+def settle_from_accounting(exp_dir: Path, meta: Metadata) -> bool:
+    """For a reader: settle a Slurm experiment whose job has ended; True if it did."""
+    job_id = (meta.slurm or {}).get("job_id")
+    if meta.status in TERMINAL or not job_id:
+        return False
+    states = slurm.accounting([job_id])
+    job = (states or {}).get(job_id)
+    if job is None or not job.ended:
+        return False
+    settle(exp_dir, job)
+    return True
+
+
+def result_of(member: Member, meta: Metadata) -> ExperimentResult:
+    return ExperimentResult(
+        experiment_id=member.exp_id,
+        status=meta.status,
+        error_message=meta.error_message if meta.status != Status.COMPLETED else None,
+        duration=meta.duration,
+        name=meta.name,
+    )
+
+
+class _Follow:
+    """Waits on a run's experiments: output, starts, ends, Slurm's accounting."""
+
+    def __init__(self, members: Sequence[Member], reporter: Reporter) -> None:
+        self.members = list(members)
+        self.reporter = reporter
+        self.waiting = set(range(len(self.members)))
+        self.watch = slurm.Watch()
+        for i, member in enumerate(self.members):
+            self.watch.add(i, member.exp_dir)
+
+    async def run(self) -> None:
+        try:
+            await self._loop()
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await self._cancel_all()
+            raise
+        finally:
+            self.watch.close()
+
+    async def _loop(self) -> None:
+        await self._look(set(self.waiting))
+        last = time.monotonic()
+        while self.waiting:
+            left = max(0.0, ACCOUNTING_EVERY - (time.monotonic() - last))
+            changed = await self.watch.changed(left, self.waiting)
+            await self._look(changed & self.waiting)
+            if time.monotonic() - last >= ACCOUNTING_EVERY:
+                await self._account()
+                last = time.monotonic()
+
+    async def _look(self, indices: set[int]) -> None:
+        for i in sorted(indices):
+            self._pump(self.members[i])
+            meta = await anyio.to_thread.run_sync(_read, self.members[i].exp_dir)
+            if meta is not None:
+                self._status(i, meta)
+
+    def _pump(self, member: Member) -> None:
+        for stream in ("stdout", "stderr"):
+            path = member.exp_dir / layout.ARTIFACTS / f"{stream}.txt"
+            try:
+                with open(path, "rb") as fh:
+                    fh.seek(member.offsets[stream])
+                    data = fh.read()
+            except OSError:
+                continue
+            if data:
+                member.offsets[stream] += len(data)
+                self.reporter.output(member, stream, data)
+
+    def _status(self, i: int, meta: Metadata) -> None:
+        member = self.members[i]
+        if meta.status == Status.RUNNING and not member.started:
+            member.started = True
+            self.reporter.started(member)
+        if meta.status in TERMINAL and i in self.waiting:
+            self._pump(member)
+            self.waiting.discard(i)
+            self.reporter.finished(member, result_of(member, meta))
+
+    async def _account(self, *, by_us: bool = False) -> None:
+        ids = [self.members[i].job_id for i in self.waiting]
+        states = await anyio.to_thread.run_sync(slurm.accounting, ids)
+        for i in sorted(self.waiting):
+            job = (states or {}).get(self.members[i].job_id)
+            if job is not None and job.ended:
+                settling = functools.partial(settle, self.members[i].exp_dir, job, by_us=by_us)
+                meta = await anyio.to_thread.run_sync(settling)
+                self._status(i, meta)
+
+    async def _cancel_all(self) -> None:
+        """scancel every job of the run; record each one cancelled once Slurm says so (or
+        after CANCEL_WAIT seconds, as cancelled by us)."""
+        if not self.waiting:
+            return
+        await anyio.to_thread.run_sync(slurm.cancel, [m.job_id for m in self.members])
+        deadline = time.monotonic() + CANCEL_WAIT
+        while self.waiting and time.monotonic() < deadline:
+            await anyio.sleep(0.5)
+            await self._look(set(self.waiting))
+            await self._account(by_us=True)
+        for i in sorted(self.waiting):
+            gone = slurm.JobState("CANCELLED", "CANCELLED", "None", "", "")
+            settling = functools.partial(settle, self.members[i].exp_dir, gone, by_us=True)
+            meta = await anyio.to_thread.run_sync(settling)
+            self._status(i, meta)
+
+
+def _read(exp_dir: Path) -> Metadata | None:
+    try:
+        return store.read_metadata(exp_dir)
+    except Exception:  # noqa: BLE001  mid-write or gone: looked at again on the next change
+        return None
+
+
+# --- run_multiple / as_completed through Slurm ---------------------------------------------
+
+
+def submission_for(
+    name: str | None, options: Mapping[str, Any] | None, *, parallel: int | None, total: int
+) -> Submission | None:
+    """The Submission of a ``run_multiple(launcher=..., launcher_options=...)`` call, or None
+    for the local launcher. Raises SpecError (a ValueError) naming the valid options."""
+    try:
+        choice = launchers.choose(name, options)
+        if choice.local:
+            return None
+        grace = _supervise.default_grace()
+        return Submission(choice.options, workers=parallel or total, timeout=None, grace=grace)
+    except ConfigError as exc:
+        raise SpecError(str(exc)) from None
+
+
+class _BatchReporter(Reporter):
+    """Progress lines (``echo.Progress``) and, when verbose, the output tagged by id."""
+
+    def __init__(self, total: int, verbose: bool, on_result: Callable[[int, Any], None]) -> None:
+        self.progress = echo.Progress(total, verbose=verbose)
+        self.verbose, self.on_result = verbose, on_result
+        self.echoes: dict[tuple[str, str], _supervise.LineSink] = {}
+
+    def output(self, member: Member, stream: str, chunk: bytes) -> None:
+        if not self.verbose:
+            return
+        key = (member.exp_id, stream)
+        if key not in self.echoes:
+            prefix = f"[{member.exp_id}] ".encode()
+            self.echoes[key] = _supervise.LineSink(echo.TerminalSink(stream), prefix=prefix)
+        self.echoes[key](chunk)
+
+    def finished(self, member: Member, result: ExperimentResult) -> None:
+        for stream in ("stdout", "stderr"):
+            sink = self.echoes.pop((member.exp_id, stream), None)
+            if sink is not None:
+                sink.flush()
+        self.progress.finished(result)
+        self.on_result(member.index, result)
+
+
+async def run_batch(
+    submission: Submission,
+    plans: Sequence[child.ChildPlan],
+    launches: Sequence[_supervise.Launch],
+    verbose: bool,
+    on_result: Callable[[int, Any], None],
+) -> None:
+    """Create every plan's record, submit them as one job array and wait for them."""
+    git = await anyio.to_thread.run_sync(gitinfo.capture)
+
+    def create() -> list[Member]:
+        members = []
+        for index, (plan, launch) in enumerate(zip(plans, launches, strict=True)):
+            exp_id, exp_dir = child.create_record(plan, git=git)
+            members.append(Member(index, exp_id, exp_dir, plan.name, launch, plan.cli_args))
+        return members
+
+    with anyio.CancelScope(shield=True):
+        members = await anyio.to_thread.run_sync(create)
+    reporter = _BatchReporter(len(members), verbose, on_result)
+    interrupted = True
+    try:
+        await submission.run(members, reporter)
+        interrupted = False
+    finally:
+        reporter.progress.close(interrupted=interrupted)
