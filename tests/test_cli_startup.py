@@ -125,6 +125,13 @@ def test_help_lists_each_command_with_its_own_short_help() -> None:
         assert f"\n  {name} " in top.stdout, name
 
 
+def test_bare_yanex_shows_the_help() -> None:
+    """`yanex` alone prints the help on stderr (exit 2, as click does), not one squashed line."""
+    res = run_cli()
+    assert res.returncode == 2
+    assert res.stderr.startswith("Usage: yanex") and "\nCommands:\n" in res.stderr
+
+
 @pytest.mark.parametrize(
     ("args", "name"),
     [

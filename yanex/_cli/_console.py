@@ -103,6 +103,9 @@ def run_cli(cli: click.Group, argv: list[str] | None) -> None:
         _runner.run(cli, sys.argv[1:] if argv is None else argv)
     except click.exceptions.Abort:
         fail("aborted", 130)
+    except click.exceptions.NoArgsIsHelpError as exc:  # bare `yanex`: the help, as click does
+        exc.show()
+        raise SystemExit(EXIT_USAGE) from None
     except click.exceptions.UsageError as exc:
         fail(_usage_line(exc), EXIT_USAGE)
     except click.exceptions.ClickException as exc:
