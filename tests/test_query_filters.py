@@ -136,7 +136,12 @@ def test_corrupt_metadata_is_skipped(caplog: pytest.LogCaptureFixture) -> None:
     good = make("good")
     bad = make("bad")
     (store_root() / bad / "metadata.json").write_text("{not json")
-    with caplog.at_level("WARNING", logger="yanex.results"):
+    from yanex.errors import CorruptExperimentWarning
+
+    with (
+        caplog.at_level("WARNING", logger="yanex.results"),
+        pytest.warns(CorruptExperimentWarning, match=f"skipped experiment {bad}"),
+    ):
         assert ids(yr.get_experiments()) == [good]
     assert f"skipped experiment {bad}" in caplog.text
 
