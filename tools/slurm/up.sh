@@ -75,9 +75,10 @@ start_mariadb() {
         mariadb-install-db --user=mysql --datadir="$data" \
             --auth-root-authentication-method=socket --skip-test-db >/dev/null
     fi
-    (cd / && setsid mariadbd --user=mysql --datadir="$data" --skip-networking \
+    # in a session of its own, holding none of our descriptors (a caller's pipe stays free)
+    (cd / && exec setsid mariadbd --user=mysql --datadir="$data" --skip-networking \
         --socket="$run/mysqld.sock" --pid-file="$run/mariadb.pid" \
-        --log-error="$STATE/mariadb.log" </dev/null >/dev/null 2>&1 &)
+        --log-error="$STATE/mariadb.log") </dev/null >/dev/null 2>&1 &
     wait_for 30 mariadbd mariadb --socket="$run/mysqld.sock" -e 'select 1'
 }
 
