@@ -132,6 +132,9 @@ def test_sweep_of_four_as_one_job_array(work_dir: Path, store_dir: Path) -> None
     assert "4/4 done" in res.stderr
     listed = run_cli("list", "-g", "-s", "completed", "-F", "json")
     assert len(json.loads(listed.stdout)) == 4
+    shown = run_cli("show", ids[0]).stdout
+    job = meta(store_dir, ids[0])["slurm"]
+    assert f"Slurm job:           {job['job_id']} COMPLETED on {job['node']}" in shown
 
 
 def test_failing_member(work_dir: Path, store_dir: Path) -> None:

@@ -52,8 +52,18 @@ def _git_env(meta: dict[str, Any]) -> list[tuple[str, Any]]:
         ("Python", meta.get("python_version")),
         ("Platform", meta.get("platform")),
         ("Host", host),
+        ("Launcher", meta.get("launcher")),
+        ("Slurm job", _slurm_job(meta.get("slurm") or {})),
     ]
     return [(k, v) for k, v in rows if v not in (None, "")]
+
+
+def _slurm_job(slurm: dict[str, Any]) -> str | None:
+    """``12_3 COMPLETED on node1`` (job id, Slurm's state, node) of a Slurm experiment."""
+    if not slurm.get("job_id"):
+        return None
+    text = " ".join(str(slurm[k]) for k in ("job_id", "state") if slurm.get(k))
+    return text + (f" on {slurm['node']}" if slurm.get("node") else "")
 
 
 def _patch_secrets(git: dict[str, Any]) -> str | None:
