@@ -229,6 +229,8 @@ class _Follow:
             changed = await self.watch.changed(left, self.waiting)
             await self._look(changed & self.waiting)
             if time.monotonic() - last >= ACCOUNTING_EVERY:
+                # every file too: a shared filesystem may not report other hosts' writes
+                await self._look(set(self.waiting))
                 await self._account()
                 last = time.monotonic()
 
