@@ -33,6 +33,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "update": ("update", "Change names, descriptions, projects, statuses, tags."),
     "open": ("open_cmd", "Open an experiment's folder."),
     "ui": ("ui", "Browse, chart and compare experiments in a web browser."),
+    "push": ("push", "Copy experiments to another machine's store."),
+    "pull": ("pull", "Copy experiments from another machine's store."),
 }
 
 
