@@ -94,20 +94,22 @@ async def execute(
         for job in jobs
     ]
     workers = pool.worker_count(request.parallel or len(jobs), len(jobs))
-    try:
-        await submission.submit(members)
-    except SubmissionError as exc:
-        _console.fail(str(exc), _console.EXIT_USAGE)
     if request.detach:
+        try:
+            await submission.submit(members)
+        except SubmissionError as exc:
+            _console.fail(str(exc), _console.EXIT_USAGE)
         return _detached(members)
     view = _run_view.make_view(len(jobs), workers)
     run = runner.Run(len(jobs), workers=workers, observer=view, caller=caller)
     reporter = _Reporter(run, {job.exp_id: job for job in jobs})
-    view.begin(len(jobs), workers)
+    refused: list[SubmissionError] = []
     try:
-        signum = await _until_signalled(submission, members, reporter)
+        signum = await _until_signalled(submission, members, reporter, refused)
     finally:
         view.close()
+    if refused:
+        _console.fail(str(refused[0]), _console.EXIT_USAGE)
     _run_view.summary(run, interrupted=signum is not None)
     if signum is not None:
         return 128 + signum
@@ -124,10 +126,28 @@ def _detached(members: list[cluster.Member]) -> int:
     return 0
 
 
+async def _submit_and_follow(
+    submission: cluster.Submission,
+    members: list[cluster.Member],
+    reporter: _Reporter,
+    refused: list[SubmissionError],
+) -> None:
+    try:
+        await submission.submit(members)
+    except SubmissionError as exc:
+        refused.append(exc)
+        return
+    reporter.run.observer.begin(len(members), reporter.run.workers)
+    await submission.follow(members, reporter)
+
+
 async def _until_signalled(
-    submission: cluster.Submission, members: list[cluster.Member], reporter: _Reporter
+    submission: cluster.Submission,
+    members: list[cluster.Member],
+    reporter: _Reporter,
+    refused: list[SubmissionError],
 ) -> int | None:
-    """Run the submission; the first SIGINT/SIGTERM cancels it (every job is scancelled)."""
+    """Submit and follow; the first SIGINT/SIGTERM cancels it (every job is scancelled)."""
     received: list[int] = []
     with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with anyio.create_task_group() as tg:
@@ -145,6 +165,6 @@ async def _until_signalled(
 
             tg.start_soon(watch)
             with work:
-                await submission.follow(members, reporter)
+                await _submit_and_follow(submission, members, reporter, refused)
             tg.cancel_scope.cancel()
     return received[0] if received else None

@@ -103,16 +103,17 @@ class Submission:
         """Submit every member as one job array and mark them pending with their job ids;
         a refused submission deletes their records and raises SubmissionError."""
         tasks = [self.task(m) for m in members]
-        try:
-            ids = await anyio.to_thread.run_sync(slurm.submit, self.executor, tasks)
-        except BaseException:
-            with anyio.CancelScope(shield=True):
+        # shielded: once sbatch is called, the ids must reach the records (a cancellation
+        # arriving meanwhile is seen right after, and cancels the jobs just submitted)
+        with anyio.CancelScope(shield=True):
+            try:
+                ids = await anyio.to_thread.run_sync(slurm.submit, self.executor, tasks)
+            except slurm.SubmissionError:
                 dirs = [m.exp_dir for m in members]
                 await anyio.to_thread.run_sync(_delete, [*dirs, self.folder])
-            raise
-        for member, job_id in zip(members, ids, strict=True):
-            member.job_id = job_id
-        with anyio.CancelScope(shield=True):
+                raise
+            for member, job_id in zip(members, ids, strict=True):
+                member.job_id = job_id
             await anyio.to_thread.run_sync(_mark_all_pending, members)
 
     async def follow(self, members: Sequence[Member], reporter: Reporter) -> None:
