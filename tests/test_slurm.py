@@ -106,7 +106,8 @@ def test_sweep_of_four_as_one_job_array(work_dir: Path, store_dir: Path) -> None
     """Params, metrics, artifacts, execute_bash_script and output of a 4-point sweep, each
     record naming its launcher, job id, array index and node; output streamed live."""
     write_script(work_dir / "train.py", TRAIN)
-    res = run_cli("run", "train.py", "-p", "lr=0.1,0.2,0.3,0.4", "--launcher", "slurm", "-j", "2")
+    sweep = ["-p", "lr=0.1,0.2,0.3,0.4", "--launcher", "slurm", "--launcher-opt", "mem_gb=0.1"]
+    res = run_cli("run", "train.py", *sweep, "-j", "2")
     assert res.returncode == 0, res.stderr
     ids = ids_in(store_dir)
     assert len(ids) == 4
@@ -132,6 +133,8 @@ def test_sweep_of_four_as_one_job_array(work_dir: Path, store_dir: Path) -> None
     assert "4/4 done" in res.stderr
     listed = run_cli("list", "-g", "-s", "completed", "-F", "json")
     assert len(json.loads(listed.stdout)) == 4
+    again = run_cli("get", "run-command", ids[0]).stdout
+    assert "--launcher slurm --launcher-opt mem_gb=0.1" in again
     shown = run_cli("show", ids[0]).stdout
     job = meta(store_dir, ids[0])["slurm"]
     assert f"Slurm job:           {job['job_id']} COMPLETED on {job['node']}" in shown

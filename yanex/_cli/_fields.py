@@ -280,6 +280,7 @@ def command_line(src: Source, *, resolved: bool) -> tuple[str | None, bool]:
         parts += ["-t", str(tag)]
     if cli.get("project"):
         parts += ["--project", str(cli["project"])]
+    parts += _launcher_args(cli)
     if not resolved and cli.get("stage"):
         parts.append("--stage")
     if not resolved and cli.get("parallel") is not None:
@@ -288,6 +289,14 @@ def command_line(src: Source, *, resolved: bool) -> tuple[str | None, bool]:
     if script_args:
         parts += ["--", *script_args]
     return shlex.join(parts), True
+
+
+def _launcher_args(cli: dict[str, Any]) -> list[str]:
+    """``--launcher NAME`` and each ``--launcher-opt`` as given (Slurm runs)."""
+    out = ["--launcher", str(cli["launcher"])] if cli.get("launcher") else []
+    for opt in cli.get("launcher_opt") or []:
+        out += ["--launcher-opt", str(opt)]
+    return out
 
 
 def _pinned_params(src: Source, files: list[Any], given: list[Any]) -> list[str]:

@@ -191,6 +191,9 @@ def _request(opts: dict[str, Any], script_args: list[str]) -> planning.Request:
         "timeout": opts["timeout"],
         "env_param": _env_param_paths(),  # run-command pins their values with -p
     }
+    if opts["launcher"] or opts["launcher_opt"]:  # run-command repeats them
+        cli_args["launcher"] = opts["launcher"]
+        cli_args["launcher_opt"] = list(opts["launcher_opt"])
     return planning.Request(
         script=opts["script"],
         script_args=script_args,
