@@ -363,3 +363,18 @@ async def test_aio_run_multiple_and_as_completed_through_slurm(
             seen.append(result.status)
     assert seen == ["completed", "completed"]
     assert len(ids_in(store_dir)) == 4
+
+
+def test_dependencies_in_the_job(work_dir: Path, store_dir: Path) -> None:
+    """-D works in a Slurm job: the script finds its upstream and loads its artifact."""
+    prep = "import yanex\nyanex.save_artifact({'n': 41}, 'data.json')\n"
+    write_script(work_dir / "prep.py", prep)
+    assert run_cli("run", "prep.py", "-n", "data-v1").returncode == 0
+    write_script(
+        work_dir / "use.py",
+        "import yanex\ndep = yanex.get_dependency('data')\n"
+        "print(dep.name, yanex.load_artifact('data.json')['n'] + 1)\n",
+    )
+    res = run_cli("run", "use.py", "-D", "data=data-v1", "--launcher", "slurm")
+    assert res.returncode == 0, res.stderr
+    assert "data-v1 42" in res.stdout
