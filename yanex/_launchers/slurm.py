@@ -82,7 +82,12 @@ def executor(
     """A submitit SlurmExecutor with the launcher's options; ConfigError if submitit refuses
     them (nothing is submitted yet)."""
     submitit = slurm_options.submitit()
-    ex = submitit.SlurmExecutor(folder=folder / "%j", max_num_timeout=0)
+    if not available():
+        raise ConfigError("no Slurm here: sbatch, sacct or scancel is not on PATH")
+    try:
+        ex = submitit.SlurmExecutor(folder=folder / "%j", max_num_timeout=0)
+    except RuntimeError as exc:  # no srun
+        raise ConfigError(f"no Slurm here: {exc}") from None
     shared = {k: v for k, v in options.items() if k in slurm_options.SHARED}
     params = ex._convert_parameters(shared)  # timeout_min -> time, mem_gb -> mem, ...
     params.update({k: v for k, v in options.items() if k not in slurm_options.SHARED})
