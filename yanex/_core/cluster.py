@@ -183,12 +183,26 @@ def settle_from_accounting(exp_dir: Path, meta: Metadata) -> bool:
     job_id = (meta.slurm or {}).get("job_id")
     if meta.status in TERMINAL or not job_id:
         return False
-    states = slurm.accounting([job_id])
-    job = (states or {}).get(job_id)
+    job = _accounted(job_id)
     if job is None or not job.ended:
         return False
     settle(exp_dir, job)
     return True
+
+
+_SEEN: dict[str, tuple[float, dict[str, slurm.JobState]]] = {}  # array id -> (when, states)
+SEEN_FOR = 2.0  # seconds a reader reuses one sacct answer for the other members of an array
+
+
+def _accounted(job_id: str) -> slurm.JobState | None:
+    """Slurm's accounting of ``job_id``; one sacct call answers for its whole array, so a
+    ``yanex list`` of a thousand-member sweep asks once."""
+    array = slurm.array_ids([job_id])[0]
+    when, states = _SEEN.get(array, (0.0, {}))
+    if time.monotonic() - when > SEEN_FOR:
+        states = slurm.accounting([job_id]) or {}
+        _SEEN[array] = (time.monotonic(), states)
+    return states.get(job_id)
 
 
 def result_of(member: Member, meta: Metadata) -> ExperimentResult:
