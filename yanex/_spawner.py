@@ -31,7 +31,6 @@ from typing import Any
 
 import anyio
 
-from yanex import _platform
 from yanex._context import ENV_LAUNCH_PATH
 from yanex._spawnd import HEADER
 from yanex._start import base_env
@@ -146,8 +145,7 @@ class Child:
             raise SpawnError("the spawner sent no output pipes")
         out_r, err_r = self._fds
         self._fds = []
-        for fd in (out_r, err_r):
-            _platform.enlarge_pipe(fd)
+        for fd in (out_r, err_r):  # already enlarged by the spawner, which made them
             os.set_blocking(fd, False)
         return out_r, err_r
 

@@ -115,11 +115,15 @@ def for_experiment(
     return dataclasses.replace(base, env=env, ahead=ahead)
 
 
-def _start(exp_dir: Path) -> Any:
+def _start(exp_dir: Path) -> tuple[Any, _supervise.FileSink, _supervise.FileSink]:
+    """Mark the experiment running and open its output files (in a worker thread: both
+    touch the disk, and the event loop serves the other experiments meanwhile)."""
     with store.editing_metadata(exp_dir) as meta:
         lifecycle.apply(meta, Status.RUNNING)
         meta.heartbeat_at = now_iso()
-    return meta
+    out = _supervise.FileSink(exp_dir / layout.ARTIFACTS / "stdout.txt")
+    err = _supervise.FileSink(exp_dir / layout.ARTIFACTS / "stderr.txt")
+    return meta, out, err
 
 
 def _beat(exp_dir: Path) -> None:
@@ -179,9 +183,7 @@ async def run_child(
     ``ahead`` is how many more launches like this one will follow soon (see ``_spawner``).
     """
     with anyio.CancelScope(shield=True):  # once marked running, the finally below must run
-        meta = await anyio.to_thread.run_sync(_start, exp_dir)
-    out = _supervise.FileSink(exp_dir / layout.ARTIFACTS / "stdout.txt")
-    err = _supervise.FileSink(exp_dir / layout.ARTIFACTS / "stderr.txt")
+        meta, out, err = await anyio.to_thread.run_sync(_start, exp_dir)
     extra_out = list(sinks(exp_id, "stdout")) if sinks else []
     extra_err = list(sinks(exp_id, "stderr")) if sinks else []
     outcome: _supervise.Outcome | None = None
