@@ -200,7 +200,8 @@ def test_scancel_from_outside_is_settled(work_dir: Path, store_dir: Path) -> Non
     )
     try:
         exp_id = wait_for(lambda: ids_in(store_dir) and ids_in(store_dir)[0], 30)
-        wait_for(lambda: status(store_dir, exp_id) == "running", 60)
+        out_file = store_dir / exp_id / "artifacts" / "stdout.txt"
+        wait_for(lambda: out_file.exists() and "started" in out_file.read_text(), 60)
         job = meta(store_dir, exp_id)["slurm"]["job_id"]
         subprocess.run(["scancel", job], check=True)
         out, err = proc.communicate(timeout=30)
