@@ -103,6 +103,8 @@ class Submission:
         """Submit every member as one job array and mark them pending with their job ids;
         a refused submission deletes their records and raises SubmissionError."""
         tasks = [self.task(m) for m in members]
+        # the pickles hold the caller's environment (the jobs need it): for our user only
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         # shielded: once sbatch is called, the ids must reach the records (a cancellation
         # arriving meanwhile is seen right after, and cancels the jobs just submitted)
         with anyio.CancelScope(shield=True):
