@@ -125,9 +125,7 @@ def test_unused_prepared_interpreters_are_stopped(work_dir: Path, store_dir: Pat
 def test_portable_fallbacks_run_a_sweep(work_dir: Path, store_dir: Path) -> None:
     """With every Linux-only call switched off (YANEX_PLATFORM=portable), a `-j 0` sweep
     runs every experiment and the script's umask is the caller's."""
-    script = write_script(
-        work_dir / "s.py", "import os\nprint('umask', oct(os.umask(0)))\n"
-    )
+    script = write_script(work_dir / "s.py", "import os\nprint('umask', oct(os.umask(0)))\n")
     res = run_cli(
         "run", script.name, "-p", "i=range(3)", "-j", "0", env={"YANEX_PLATFORM": "portable"}
     )
@@ -173,3 +171,22 @@ async def test_timeout_sends_sigterm_first(tmp_path: Path) -> None:
     assert outcome.signals_sent == ["SIGTERM"]
     assert outcome.returncode == 5
     assert (tmp_path / "bye").read_text() == "term"
+
+
+@pytest.mark.parametrize("body", ["", "import yanex\n"])
+def test_modules_of_a_script_that_calls_no_yanex_function(
+    work_dir: Path, store_dir: Path, body: str
+) -> None:
+    """A script that calls nothing of yanex (none, or a bare `import yanex`) finds exactly
+    the modules python gives it on the pool path: nothing is preloaded for it, and the
+    start-up hook leaves nothing behind."""
+    script = write_script(
+        work_dir / "mods.py",
+        body + "import json, sys\njson.dump(sorted(sys.modules), open(sys.argv[1], 'w'))\n",
+    )
+    env = dict(os.environ, YANEX_LAUNCH_PATH="pool")
+    subprocess.run([sys.executable, "-u", script.name, "python.json"], env=env, check=True)
+    res = run_cli("run", script.name, "yanex.json", env=env)
+    assert res.returncode == 0, res.stderr
+    expected = json.loads((work_dir / "python.json").read_text())
+    assert json.loads((work_dir / "yanex.json").read_text()) == expected

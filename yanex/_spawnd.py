@@ -100,7 +100,10 @@ class Server:
         op = request["op"]
         if op == "prepare":
             stdin = fds[0] if fds else None
-            for _ in range(int(request.get("count", 1))):
+            count = int(request.get("count", 1))
+            if request.get("ensure"):  # up to count, counting those already there
+                count -= len(self.prepared.get(request["key"], []))
+            for _ in range(count):
                 self._prepare(request, stdin)
             _start.close(*fds)
         elif op == "drop":

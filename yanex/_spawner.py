@@ -240,12 +240,14 @@ def _send(request: dict[str, Any], fds: list[int]) -> None:
                 raise
 
 
-def prepare(launch: Launch, count: int = 1) -> None:
-    """Ask for ``count`` interpreters to be started for launches like ``launch`` (pool path)."""
+def prepare(launch: Launch, count: int = 1, *, ensure: bool = False) -> None:
+    """Ask for ``count`` more interpreters to be started for launches like ``launch`` (pool
+    path); with ``ensure``, only as many as it takes to have ``count`` ready."""
     if count <= 0 or not launch.python or launch_path() != "pool":
         return
     fds = [] if launch.stdin is None else [launch.stdin]
-    _send({"op": "prepare", "key": launch.key(), "count": count, **launch.fields()}, fds)
+    request = {"op": "prepare", "key": launch.key(), "count": count, "ensure": ensure}
+    _send({**request, **launch.fields()}, fds)
 
 
 def drop(launch: Launch) -> None:

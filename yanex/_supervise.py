@@ -164,9 +164,10 @@ def warm_up() -> None:
     _spawner.warm_up()
 
 
-def prepare(launch: Launch, count: int = 1) -> None:
-    """Have ``count`` interpreters started ahead for launches like ``launch`` (pool path)."""
-    _spawner.prepare(launch, count)
+def prepare(launch: Launch, count: int = 1, *, ensure: bool = False) -> None:
+    """Have ``count`` interpreters started ahead for launches like ``launch`` (pool path);
+    ``ensure``: as many as it takes to have ``count`` ready."""
+    _spawner.prepare(launch, count, ensure=ensure)
 
 
 def drop(launch: Launch) -> None:

@@ -87,8 +87,9 @@ def _preload() -> bool:
 
 
 def _script_uses_yanex() -> bool:
-    """Worth preloading: the script names yanex (else the imports would be wasted work),
-    and it has no copy of yanex of its own beside it (python would import that one)."""
+    """Worth preloading: the script calls into yanex (``yanex.something``, or ``from yanex
+    import``: a bare ``import yanex`` costs nothing to import, and preloading for it would be
+    wasted work), and it has no copy of yanex beside it (python would import that one)."""
     if not sys.argv or not sys.argv[0]:
         return False
     script = os.path.realpath(sys.argv[0])
@@ -96,9 +97,10 @@ def _script_uses_yanex() -> bool:
         return False
     try:
         with open(script, "rb") as fh:
-            return b"yanex" in fh.read(1 << 20)
+            source = fh.read(1 << 20)
     except OSError:
         return False
+    return b"yanex." in source or b"from yanex import" in source
 
 
 def _read_all(fd: int) -> bytes:

@@ -10,13 +10,14 @@ import contextlib
 import os
 import shlex
 import sys
+from pathlib import Path
 from typing import Any, NoReturn
 
 import anyio
 import asyncclick as click
 
 from yanex import _context, _supervise
-from yanex._core import planning, runner
+from yanex._core import child, planning, runner
 from yanex._core.sweeps import MAX_EXPERIMENTS
 from yanex.errors import ConfigError, YanexError
 
@@ -133,6 +134,8 @@ async def command(ctx: click.Context, /, **opts: Any) -> None:
     git = None if staged_mode or request.dry_run else runner.GitProbe()
     if not (request.dry_run or request.stage):
         _supervise.warm_up()  # the spawner's imports overlap with planning the run
+        if not staged_mode:
+            _prepare_early(caller, request)
     try:
         plan = planning.prepare(request)
         grace = _supervise.default_grace()
@@ -161,6 +164,18 @@ async def command(ctx: click.Context, /, **opts: Any) -> None:
         _raise_single(group)
         raise
     _exit_now(code)
+
+
+def _prepare_early(caller: _supervise.Caller, request: planning.Request) -> None:
+    """Start the first experiment's interpreter now (pool path), so that it is ready when
+    its record is: planning, git and the record take longer than an interpreter's start.
+    It is made for a single run (our stdin passed on); a sweep will not use it and it is
+    stopped with the others at the end."""
+    if any("(" in p for p in request.params) or request.config_files or request.depends_on:
+        return  # probably a sweep (-p "x=list(...)", a config's sweeps, -D slot=a,b)
+    if request.script and Path(request.script).is_file() and request.launcher in (None, "local"):
+        early = child.script_launch(caller, request.script, request.script_args, stdin=True)
+        _supervise.prepare(early, 1, ensure=True)
 
 
 def _exit_now(code: int) -> NoReturn:

@@ -242,7 +242,7 @@ class Run:
         """Run every job; cancellation stops the running children and propagates."""
         self.observer.begin(self.total, self.workers)
         if self.expected is not None:
-            _supervise.prepare(self.expected, min(self.workers, self.total))
+            _supervise.prepare(self.expected, min(self.workers, self.total), ensure=True)
         try:
             async with anyio.create_task_group() as tg:
                 self._tg = tg
