@@ -157,6 +157,66 @@ def read_metrics(exp_dir: Path) -> list[dict[str, Any]]:
     return metrics
 
 
+def read_metric_chunks(exp_dir: Path, size: int = 10_000) -> Iterator[list[dict[str, Any]]]:
+    """The steps ``read_metrics`` gives, in lists of at most ``size``, for a caller that
+    reduces each list as it comes (the web UI's charts of a long metric): the steps' dicts
+    are never all in memory at once, only the file's bytes and a small handle per step.
+
+    Streamed from metrics.json when it holds the log's last record (the rule of
+    ``read_metrics``); otherwise ``read_metrics`` decides and its list is cut up.
+    """
+    raws = _current_json_items(exp_dir)
+    if raws is None:
+        entries = read_metrics(exp_dir)
+        for start in range(0, len(entries), size):
+            yield entries[start : start + size]
+        return
+    for start in range(0, len(raws), size):
+        blob = b"[" + b",".join(raws[start : start + size]) + b"]"  # Raw is a buffer: no copy
+        with no_gc():
+            value = json_decoder.decode(blob)
+        yield [e for e in value if isinstance(e, dict)]
+
+
+def _current_json_items(exp_dir: Path) -> list[msgspec.Raw] | None:
+    """metrics.json's items, undecoded, when it holds every record of the log (as
+    ``_json_if_current`` decides, without decoding more than the last items)."""
+    path = exp_dir / layout.METRICS
+    log_path = exp_dir / layout.METRICS_LOG
+    try:
+        json_mtime = path.stat().st_mtime_ns
+        log_mtime: int | None = log_path.stat().st_mtime_ns
+    except FileNotFoundError:
+        if not path.exists():
+            return None
+        json_mtime, log_mtime = 0, None
+    if log_mtime is not None and json_mtime < log_mtime:
+        return None
+    data = fs.read_bytes(path)
+    try:
+        raws = msgspec.json.decode(data or b"", type=list[msgspec.Raw])
+    except msgspec.DecodeError:
+        return None
+    if log_mtime is not None and json_mtime == log_mtime:  # one clock tick: look it up
+        return raws if _items_hold_last_record(log_path, raws) else None
+    return raws
+
+
+def _items_hold_last_record(log_path: Path, raws: list[msgspec.Raw]) -> bool:
+    """``_holds_last_record``, decoding items from the end only until its step is found."""
+    last = _last_record(log_path)
+    if last is None or last.step == BASE_STEP:
+        return False
+    for raw in reversed(raws):
+        try:
+            entry = json_decoder.decode(bytes(raw))
+        except msgspec.DecodeError:
+            return False
+        if isinstance(entry, dict) and entry.get("step") == last.step:
+            return _holds_last_record(log_path, [entry])
+    return False
+
+
 def _json_if_current(exp_dir: Path, log_st: os.stat_result) -> list[dict[str, Any]] | None:
     """metrics.json's entries when it holds every record of the log; None when it may not
     (torn by a kill in the middle of a write, or older than the log's last record).

@@ -20,6 +20,7 @@ from yanex.errors import CorruptFileError, ExperimentNotFoundError, StorageError
 from . import fs, layout
 from .clock import now_iso
 from .metrics import compact_metrics as compact_metrics  # noqa: PLC0414
+from .metrics import read_metric_chunks as read_metric_chunks  # noqa: PLC0414
 from .metrics import read_metrics as read_metrics  # noqa: PLC0414
 from .metrics import replay as replay  # noqa: PLC0414
 from .metrics_writer import MetricsWriter as MetricsWriter  # noqa: PLC0414 - re-exported, for mypy
