@@ -147,7 +147,7 @@ def bench_batch(pythons: dict[str, Path], repo: Path, root: Path, repeat: int) -
                 runs[name].append(_run(python, BATCH, args, repo, root / f"store-{name}"))
         res = out[script] = {name: round(_median(r, "wall"), 3) for name, r in runs.items()}
         res["ratio"] = round(res["ours"] / res["published"], 3)
-        res["exec_ratio"] = round(res["ours-exec"] / res["published"], 3)
+        res["pool_ratio"] = round(res["ours-pool"] / res["published"], 3)
         print(f"run_multiple {SPECS}x {script} parallel=2: {res}")
     return out
 
@@ -163,7 +163,7 @@ def bench_script(pythons: dict[str, Path], repo: Path, root: Path, repeat: int) 
             res[mode] = {"wall": round(_median(runs, "wall"), 4),
                          "true": round(_median(runs, "true"), 4)}  # fmt: skip
         for mode in ("stream", "quiet"):
-            script_pythons = {k: v for k, v in pythons.items() if k != "ours-exec"}
+            script_pythons = {k: v for k, v in pythons.items() if k != "ours-pool"}
             timed: dict[str, list[dict[str, float]]] = {name: [] for name in script_pythons}
             for _ in range(repeat):
                 for name, python in script_pythons.items():
@@ -196,15 +196,15 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    from bench_run import exec_path_bin, ours_installed  # a plain (non-editable) copy of ours
+    from bench_run import ours_installed, pool_path_bin  # a plain (non-editable) copy of ours
 
     ours = ours_installed()
-    exec_python = exec_path_bin(ours) / "python"
-    exec_python.write_text(f'#!/bin/sh\nYANEX_LAUNCH_PATH=exec exec {ours / "python"} "$@"\n')
-    exec_python.chmod(0o755)
+    pool_python = pool_path_bin(ours) / "python"
+    pool_python.write_text(f'#!/bin/sh\nYANEX_LAUNCH_PATH=pool exec {ours / "python"} "$@"\n')
+    pool_python.chmod(0o755)
     pythons = {
         "ours": ours / "python",
-        "ours-exec": exec_python,
+        "ours-pool": pool_python,
         "published": published_bin() / "python",
     }
     with tempfile.TemporaryDirectory() as tmp:
