@@ -118,10 +118,10 @@ def main() -> None:
         print(f"generating {N} experiments ...", flush=True)
         bench_query.N = N
         bench_query.generate(root)
-        made = subprocess.run([sys.executable, "-c", LONG, str(root), str(STEPS)],
-                              capture_output=True, text=True, check=True)  # fmt: skip
+        env = dict(os.environ, YANEX_EXPERIMENTS_DIR=str(root))  # never the user's store
+        made = subprocess.run([sys.executable, "-c", LONG, str(root), str(STEPS)], env=env,
+                              cwd=tmp, capture_output=True, text=True, check=True)  # fmt: skip
         long_id = made.stdout.strip()
-        env = dict(os.environ, YANEX_EXPERIMENTS_DIR=str(root))
         proc, url = start_server(env)
         try:
             out = {"experiments": N + 1, "metric_steps": STEPS}
