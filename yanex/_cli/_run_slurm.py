@@ -9,7 +9,6 @@ the experiment's id in a sweep). The first SIGINT or SIGTERM cancels every job o
 
 from __future__ import annotations
 
-import signal
 from typing import Any
 
 import anyio
@@ -105,7 +104,10 @@ async def execute(
     reporter = _Reporter(run, {job.exp_id: job for job in jobs})
     refused: list[SubmissionError] = []
     try:
-        signum = await _until_signalled(submission, members, reporter, refused)
+        signum = await _run_exec.until_signalled(  # the first signal scancels every job
+            lambda: _submit_and_follow(submission, members, reporter, refused),
+            "cancelling the Slurm jobs of this run...",
+        )
     finally:
         view.close()
     if refused:
@@ -139,32 +141,3 @@ async def _submit_and_follow(
         return
     reporter.run.observer.begin(len(members), reporter.run.workers)
     await submission.follow(members, reporter)
-
-
-async def _until_signalled(
-    submission: cluster.Submission,
-    members: list[cluster.Member],
-    reporter: _Reporter,
-    refused: list[SubmissionError],
-) -> int | None:
-    """Submit and follow; the first SIGINT/SIGTERM cancels it (every job is scancelled)."""
-    received: list[int] = []
-    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async with anyio.create_task_group() as tg:
-            work = anyio.CancelScope()
-
-            async def watch() -> None:
-                async for signum in signals:
-                    received.append(int(signum))
-                    if len(received) == 1:
-                        name = signal.Signals(signum).name
-                        _console.echo(
-                            f"\n[yanex] {name}: cancelling the Slurm jobs of this run...", err=True
-                        )
-                        work.cancel()
-
-            tg.start_soon(watch)
-            with work:
-                await _submit_and_follow(submission, members, reporter, refused)
-            tg.cancel_scope.cancel()
-    return received[0] if received else None
