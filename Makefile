@@ -32,14 +32,14 @@ test: install
 	YANEX_LAUNCH_PATH=exec $(BIN)/python -m pytest -q
 	YANEX_LAUNCH_PATH=pool $(BIN)/python -m pytest -q
 	# the portable fallbacks of yanex/_platform.py (what macOS takes), on the launch tests
-	YANEX_PLATFORM=portable $(BIN)/python -m pytest -q tests/differential \
-		tests/test_launch_paths.py tests/test_terminal.py tests/test_spawner.py
+	YANEX_PLATFORM=portable $(BIN)/python -m pytest -q tests/launch/differential \
+		tests/launch/test_launch_paths.py tests/launch/test_terminal.py tests/launch/test_spawner.py
 
 lint: install
 	$(BIN)/ruff check yanex tests bench examples
 	$(BIN)/ruff format --check yanex
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_layers.py  # the layer map
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit/test_layers.py  # the layer map
 
 bench: install
 	$(BIN)/python bench/run_all.py

@@ -1,19 +1,16 @@
-"""Shared fixtures: an isolated store and working directory per test, the async backends,
-and a helper that runs the real CLI in a subprocess."""
+"""Shared fixtures: an isolated store and working directory per test, and the async backends.
+
+Helpers the tests share live in ``tests/support``."""
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from yanex import _context
 from yanex._core import experiment
-
-REPO = Path(__file__).resolve().parent.parent
 
 # Async tests run on every backend the design promises; a missing one fails, never skips.
 BACKENDS = [
@@ -53,30 +50,3 @@ def store_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def work_dir(store_dir: Path) -> Path:
     return store_dir.parent / "work"
-
-
-def run_cli(
-    *args: str,
-    cwd: Path | None = None,
-    env: dict[str, str] | None = None,
-    input: str | None = None,
-    timeout: float = 60,
-) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m yanex ARGS`` as a user would, capturing its output."""
-    full_env = dict(os.environ)
-    full_env.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "yanex", *args],
-        cwd=cwd or Path.cwd(),
-        env=full_env,
-        input=input,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
-def write_script(path: Path, body: str) -> Path:
-    path.write_text(body)
-    return path

@@ -1,0 +1,197 @@
+"""CLI start-up: each command imports only what it needs (issue 9).
+
+`yanex --help`, `yanex list` and `yanex get` run without an event loop and without the run
+planner or the process machinery; `--help` imports no command at all; `get` never loads rich,
+even on a terminal. `yanex run` keeps its loop (asyncio with uvloop, DESIGN.md). The timing
+figures themselves are in bench/bench_cli.py, never in a unit test.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import pty
+import subprocess
+import sys
+from collections.abc import Generator
+from pathlib import Path
+
+import anyio
+import anyio.lowlevel
+import pytest
+
+import yanex
+from tests.support.cli import run_cli
+from yanex._cli import COMMANDS, _runner
+
+# Runs the CLI entry point as the console script does, then writes sys.modules at exit.
+PROBE = """
+import atexit, json, sys
+out, sys.argv = sys.argv[1], ["yanex", *sys.argv[2:]]
+def _dump():
+    with open(out, "w") as fh:
+        json.dump(sorted(sys.modules), fh)
+atexit.register(_dump)
+from yanex._cli import main
+main()
+"""
+
+# Never needed by a command that only reads the store.
+LOOP = ("asyncio", "anyio", "uvloop", "trio", "sniffio", "yanex._portal")
+RUN_MACHINERY = (
+    "yanex._core.planning",
+    "yanex._core.runner",
+    "yanex._core.batch",
+    "yanex._core.child",
+    "yanex._core.pool",
+    "yanex._supervise",
+    "yanex._spawner",
+    "yanex._core.sweeps",
+)
+COMMAND_MODULES = tuple(f"yanex._cli.{module}" for module, _help in COMMANDS.values())
+
+
+def _modules(tmp_path: Path, *args: str, tty: bool = False) -> set[str]:
+    """The modules loaded by one `yanex ARGS` run, in a fresh interpreter."""
+    out = tmp_path / "modules.json"
+    cmd = [sys.executable, "-c", PROBE, str(out), *args]
+    if tty:  # stdout is a terminal: where rich would be used
+        leader, follower = pty.openpty()
+        try:
+            res = subprocess.run(cmd, stdout=follower, stderr=subprocess.PIPE, check=False)
+        finally:
+            os.close(follower)
+            os.close(leader)
+    else:
+        res = subprocess.run(cmd, capture_output=True, check=False)
+    assert res.returncode == 0, res.stderr
+    return set(json.loads(out.read_text()))
+
+
+def _loaded(modules: set[str], names: tuple[str, ...]) -> set[str]:
+    return {m for m in modules for n in names if m == n or m.startswith(n + ".")}
+
+
+@pytest.fixture
+def exp_id() -> str:
+    with yanex.create_experiment(Path("s.py"), name="probe") as exp:
+        exp.log_metrics({"acc": 0.5})
+    return exp.experiment_id
+
+
+def test_help_imports_no_command_and_no_loop(tmp_path: Path) -> None:
+    """`yanex --help` lists the commands without importing any of them or an event loop."""
+    modules = _modules(tmp_path, "--help")
+    assert not _loaded(modules, (*LOOP, *RUN_MACHINERY, *COMMAND_MODULES, "yanex._core", "rich"))
+
+
+@pytest.mark.parametrize(
+    ("args", "own"),
+    [(["list"], "list_cmd"), (["get", "status"], "get"), (["get", "metrics.acc"], "get")],
+    ids=["list", "get-status", "get-metric"],
+)
+def test_query_commands_run_without_loop_or_planner(
+    tmp_path: Path, exp_id: str, args: list[str], own: str
+) -> None:
+    """list and get load neither an event loop, nor the run planner, nor other commands."""
+    modules = _modules(tmp_path, *args, *([exp_id] if args[0] == "get" else []))
+    others = tuple(m for m in COMMAND_MODULES if m != f"yanex._cli.{own}")
+    assert not _loaded(modules, (*LOOP, *RUN_MACHINERY, *others))
+    assert f"yanex._cli.{own}" in modules
+
+
+def test_get_loads_no_rich_on_a_terminal(tmp_path: Path, exp_id: str) -> None:
+    """Even with stdout a terminal (where list draws a rich table), get does not load rich."""
+    assert "rich" in _modules(tmp_path, "list", tty=True)  # the probe does see a terminal
+    assert not _loaded(_modules(tmp_path, "get", "status", exp_id, tty=True), ("rich",))
+
+
+def test_run_keeps_its_event_loop(tmp_path: Path) -> None:
+    """`yanex run` still runs in the portal's loop: asyncio with uvloop by default."""
+    modules = _modules(tmp_path, "run", "--help")
+    assert {"asyncio", "anyio", "uvloop"} <= modules
+
+
+def test_help_lists_each_command_with_its_own_short_help() -> None:
+    """The short help table kept in COMMANDS says what each command module says."""
+    for name, (module, short) in COMMANDS.items():
+        command = importlib.import_module(f"yanex._cli.{module}").command
+        assert command.name == name
+        assert command.get_short_help_str(limit=300) == short, name
+    top = run_cli("--help")
+    assert top.returncode == 0
+    for name in COMMANDS:
+        assert f"\n  {name} " in top.stdout, name
+
+
+def test_bare_yanex_shows_the_help() -> None:
+    """`yanex` alone prints the help on stderr (exit 2, as click does), not one squashed line."""
+    res = run_cli()
+    assert res.returncode == 2
+    assert res.stderr.startswith("Usage: yanex") and "\nCommands:\n" in res.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "name"),
+    [
+        (["list", "-n", "run"], "list"),
+        (["-v", "run", "x.py"], "run"),
+        (["--verbose", "get", "status"], "get"),
+        (["--help"], None),
+        ([], None),
+    ],
+)
+def test_command_name_is_the_first_non_option(args: list[str], name: str | None) -> None:
+    """The root group's options are flags, so the command is the first non-option word."""
+    assert _runner.command_name(args) == name
+
+
+def test_loop_commands_are_commands() -> None:
+    assert set(COMMANDS) >= _runner.LOOP_COMMANDS
+
+
+class _Suspend:
+    """An awaitable that suspends, as a loop's future does."""
+
+    def __await__(self) -> Generator[None, None, None]:
+        yield
+
+
+def test_drive_runs_a_coroutine_without_a_loop() -> None:
+    """A coroutine that never waits runs to its end; one that suspends is a bug, said so."""
+
+    async def plain() -> int:
+        return 7
+
+    assert _runner.drive(plain()) == 7
+
+    async def waits() -> None:
+        await _Suspend()
+
+    with pytest.raises(RuntimeError, match="in_loop"):
+        _runner.drive(waits())
+
+
+def test_in_loop_starts_a_loop_for_a_loop_free_command() -> None:
+    """In a command driven without a loop, in_loop runs its coroutine in a fresh one."""
+
+    async def sleeper() -> str:
+        await anyio.sleep(0.01)
+        return "slept"
+
+    async def command() -> str:
+        return await _runner.in_loop(sleeper)
+
+    assert _runner.drive(command()) == "slept"
+
+
+@pytest.mark.anyio
+async def test_in_loop_awaits_in_the_running_loop() -> None:
+    """Under a running loop (any backend), in_loop simply awaits in it."""
+
+    async def here() -> str:
+        await anyio.lowlevel.checkpoint()
+        return "awaited"
+
+    assert await _runner.in_loop(here) == "awaited"
