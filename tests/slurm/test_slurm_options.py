@@ -94,27 +94,27 @@ def test_settling_a_job_that_slurm_ended(state: str, raw: str, status: str) -> N
     """A running Slurm experiment whose job Slurm ended (OOM, node failure, preemption,
     scancel: states the test cluster cannot all produce) is settled with Slurm's state and
     reason; one the job already recorded keeps its own ending."""
-    from yanex._core import child, cluster
+    from yanex._core import accounting, child
     from yanex._core.lifecycle import finish
     from yanex._launchers.slurm import JobState
     from yanex._models import Status
     from yanex._store import store
 
     _, exp_dir = child.create_record(child.ChildPlan(script=Path("t.py")))
-    cluster.mark_pending(exp_dir, "77_3")
+    accounting.mark_pending(exp_dir, "77_3")
     assert store.read_metadata(exp_dir).status == "pending"
     job = JobState(state, raw, "OutOfMemory" if state == "OUT_OF_MEMORY" else "None", "n7", "0:9")
-    meta = cluster.settle(exp_dir, job)
+    meta = accounting.settle(exp_dir, job)
     assert meta.status == status
     assert meta.error_message is not None and meta.error_message.startswith(f"Slurm job 77_3 {raw}")
     assert meta.slurm is not None
     assert (meta.slurm["state"], meta.slurm["node"], meta.slurm["array_index"]) == (state, "n7", 3)
     _, done_dir = child.create_record(child.ChildPlan(script=Path("t.py")))
-    cluster.mark_pending(done_dir, "78")
+    accounting.mark_pending(done_dir, "78")
     with store.editing_metadata(done_dir) as m:
         m.status = Status.RUNNING
     finish(done_dir, Status.COMPLETED)
-    assert cluster.settle(done_dir, job).status == "completed"
+    assert accounting.settle(done_dir, job).status == "completed"
 
 
 def test_sacct_forms_of_array_members() -> None:

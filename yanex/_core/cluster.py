@@ -9,15 +9,12 @@ its metadata (written by the job, ``_launchers/slurm_job.py``), and every
 ``ACCOUNTING_EVERY`` seconds Slurm's accounting settles the experiments whose job ended
 without recording it (scancel from outside, time limit, node failure, OOM). Cancelling the
 wait cancels every job of the run and records each experiment cancelled with Slurm's
-state, within ``CANCEL_WAIT`` seconds.
-
-``settle_from_accounting`` is the same settling for one experiment read by ``list``,
-``show``, ``get`` and ``yanex.results`` (``query._settle``).
+state, within ``CANCEL_WAIT`` seconds. The records' side (pending with job ids, settled
+from Slurm's accounting, also for readers) is ``accounting``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import shutil
 import time
@@ -38,7 +35,8 @@ from yanex._store import layout, store
 from yanex._store.schema import Metadata
 from yanex.errors import ConfigError, SpecError
 
-from . import child, echo, gitinfo, lifecycle
+from . import child, echo, gitinfo
+from .accounting import mark_pending, settle
 
 CANCEL_WAIT = 8.0  # seconds to wait for Slurm to confirm a cancellation before recording it
 ACCOUNTING_EVERY = slurm.ACCOUNTING_EVERY
@@ -136,75 +134,6 @@ def _delete(dirs: list[Path]) -> None:
 def _mark_all_pending(members: Sequence[Member]) -> None:
     for member in members:
         mark_pending(member.exp_dir, member.job_id)
-
-
-def mark_pending(exp_dir: Path, job_id: str) -> None:
-    """Its job is queued: pending with the job's id (unless the job already started it)."""
-    array, _, index = job_id.partition("_")
-    facts: dict[str, Any] = {"job_id": job_id}
-    if index:
-        facts.update(array_job_id=array, array_index=int(index))
-    with store.editing_metadata(exp_dir) as meta:
-        meta.launcher = "slurm"
-        meta.slurm = {**facts, **(meta.slurm or {})}
-        if meta.status in (Status.CREATED, Status.STAGED):
-            lifecycle.apply(meta, Status.PENDING)
-            meta.slurm.setdefault("state", "PENDING")
-
-
-def settle(exp_dir: Path, job: slurm.JobState, *, by_us: bool = False) -> Metadata:
-    """Record how Slurm says the experiment's job ended, unless the job recorded it."""
-    with contextlib.suppress(OSError):
-        store.compact_metrics(exp_dir)
-    with store.editing_metadata(exp_dir) as meta:
-        facts = dict(meta.slurm or {})
-        facts.update(state=job.state, reason=job.reason, exit_code=job.exit_code)
-        if job.node and job.node != "None assigned":
-            facts["node"] = job.node
-        meta.slurm = facts
-        if meta.status in TERMINAL:
-            return meta
-        new = Status.CANCELLED if job.state == "CANCELLED" else Status.FAILED
-        text = f"Slurm job {facts.get('job_id')} {job.raw}"
-        if job.reason and job.reason != "None":
-            text += f" (reason: {job.reason})"
-        if job.state == "COMPLETED":
-            text += ": the job ended without recording how the script ended"
-        if by_us:
-            text += ": cancelled by yanex (interrupted while waiting)"
-        lifecycle.apply(meta, new)
-        meta.error_message = text
-        if new == Status.CANCELLED:
-            meta.cancellation_reason = text
-        meta.heartbeat_at = None
-    return meta
-
-
-def settle_from_accounting(exp_dir: Path, meta: Metadata) -> bool:
-    """For a reader: settle a Slurm experiment whose job has ended; True if it did."""
-    job_id = (meta.slurm or {}).get("job_id")
-    if meta.status in TERMINAL or not job_id:
-        return False
-    job = _accounted(job_id)
-    if job is None or not job.ended:
-        return False
-    settle(exp_dir, job)
-    return True
-
-
-_SEEN: dict[str, tuple[float, dict[str, slurm.JobState]]] = {}  # array id -> (when, states)
-SEEN_FOR = 2.0  # seconds a reader reuses one sacct answer for the other members of an array
-
-
-def _accounted(job_id: str) -> slurm.JobState | None:
-    """Slurm's accounting of ``job_id``; one sacct call answers for its whole array, so a
-    ``yanex list`` of a thousand-member sweep asks once."""
-    array = slurm.array_ids([job_id])[0]
-    when, states = _SEEN.get(array, (0.0, {}))
-    if time.monotonic() - when > SEEN_FOR:
-        states = slurm.accounting([job_id]) or {}
-        _SEEN[array] = (time.monotonic(), states)
-    return states.get(job_id)
 
 
 def result_of(member: Member, meta: Metadata) -> ExperimentResult:

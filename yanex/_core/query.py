@@ -133,11 +133,11 @@ def _settle(exp_dir: Path, summary: Summary) -> tuple[Summary, str]:
 
 
 def _settled_by_slurm(exp_dir: Path, meta: Metadata) -> bool:
-    """A Slurm experiment whose job has ended, settled from Slurm's accounting (``cluster``)."""
-    from . import cluster
+    """A Slurm experiment whose job has ended, settled from Slurm's accounting (``accounting``)."""
+    from . import accounting
 
     try:
-        return cluster.settle_from_accounting(exp_dir, meta)
+        return accounting.settle_from_accounting(exp_dir, meta)
     except (StorageError, OSError):
         return False
 
