@@ -65,6 +65,7 @@ ENV_LAUNCH_PATH = "YANEX_LAUNCH_PATH"  # "pool" (default) or "exec" (``_spawner`
 ENV_KILL_GRACE = "YANEX_KILL_GRACE"  # seconds between stop signals (``_supervise``)
 ENV_PLATFORM = "YANEX_PLATFORM"  # "portable": no Linux-only calls (``_platform``)
 ENV_ASYNC_BACKEND = "YANEX_ASYNC_BACKEND"  # the blocking face's loop (``_portal``)
+ENV_RESOURCE_INTERVAL = "YANEX_RESOURCE_INTERVAL"  # seconds between samples (``resources``)
 
 _current: ContextVar[Tracked | None] = ContextVar("yanex_current", default=None)
 _process_stack: list[Tracked] = []

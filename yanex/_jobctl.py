@@ -17,6 +17,7 @@ import os
 import signal
 import subprocess
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass
@@ -26,6 +27,7 @@ class Foreground:
     tty: int
     home: int
     stopped: bool = False
+    usage: Any = None  # the child's resource.struct_rusage, once reaped (wait4)
 
 
 def give_terminal(tty: int, pgrp: int) -> bool:
@@ -52,9 +54,9 @@ def ended(fg: Foreground, proc: subprocess.Popen[bytes]) -> bool:
     a shell: the terminal goes back to ``fg.home``, which gets SIGTSTP. On exit the terminal
     goes back to ``fg.home`` and ``fg.tty`` is closed."""
     try:
-        pid, status = os.waitpid(proc.pid, os.WNOHANG | os.WUNTRACED)
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG | os.WUNTRACED)
     except ChildProcessError:
-        pid, status = proc.pid, 9  # reaped elsewhere: report it as killed
+        pid, status, usage = proc.pid, 9, None  # reaped elsewhere: report it as killed
     if pid == 0:
         return False
     if os.WIFSTOPPED(status):
@@ -64,6 +66,7 @@ def ended(fg: Foreground, proc: subprocess.Popen[bytes]) -> bool:
             os.killpg(fg.home, signal.SIGTSTP)
         return False
     proc.returncode = os.waitstatus_to_exitcode(status)
+    fg.usage = usage
     with contextlib.suppress(OSError):
         if os.tcgetpgrp(fg.tty) == proc.pid:
             give_terminal(fg.tty, fg.home)

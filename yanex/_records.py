@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
@@ -15,8 +16,9 @@ import msgspec
 class Summary(msgspec.Struct, kw_only=True, gc=False):
     """The part of ``metadata.json`` a listing needs (a read-only view; see schema.Metadata).
 
-    ``gc=False``: it holds only strings, numbers and lists of strings, so it can never be
-    part of a reference cycle, and the collector need not track 10,000 of them.
+    ``gc=False``: it holds only strings, numbers, lists of strings and the small
+    ``resources`` mapping of numbers, all decoded from JSON, so it can never be part of a
+    reference cycle, and the collector need not track 10,000 of them.
     """
 
     id: str = ""
@@ -32,6 +34,7 @@ class Summary(msgspec.Struct, kw_only=True, gc=False):
     description: str | None = None
     error_message: str | None = None
     depends_on: list[str] | None = None
+    resources: dict[str, Any] | None = None  # peak_rss_mb, cpu_seconds, gpu_mem_peak_mb
 
 
 @dataclass(slots=True)

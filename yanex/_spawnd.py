@@ -26,7 +26,9 @@ as a shell's job would: see ``_jobctl``.
 Wire format: each request is a header (body length, number of descriptors, sent with the
 descriptors attached) and a JSON body. Replies on the status socket are JSON lines: first
 ``{"pid": N, "via": "pool"|"exec"}`` with the stdout and stderr read ends attached (or
-``{"error": "..."}``), then ``{"returncode": N}``.
+``{"error": "..."}``), then ``{"returncode": N, "usage": {...}}``: the kernel's account of
+the child and the descendants it waited for (``wait4``), ``cpu_seconds`` (user + system)
+and ``maxrss_bytes``, or no ``usage`` when it is not known.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ class Server:
         self.children: dict[int, tuple[subprocess.Popen[bytes], socket.socket]] = {}
         self.prepared: dict[str, list[_start.Prepared]] = {}
         self.foreground: dict[int, _jobctl.Foreground] = {}
+        self.usage: dict[int, Any] = {}  # pid -> its rusage, from reaping it (wait4)
         self.wake_r, wake_w = os.pipe()
         os.set_blocking(self.wake_r, False)
         os.set_blocking(wake_w, False)
@@ -189,8 +192,9 @@ class Server:
             if not self._ended(proc):
                 continue
             del self.children[pid]
+            reply = {"returncode": proc.returncode, **_usage(self.usage.pop(pid, None))}
             with contextlib.suppress(OSError):
-                status.sendall(json.dumps({"returncode": proc.returncode}).encode() + b"\n")
+                status.sendall(json.dumps(reply).encode() + b"\n")
             status.close()
         for key, pool in list(self.prepared.items()):
             for prepared in [p for p in pool if p.proc.poll() is not None]:
@@ -203,10 +207,26 @@ class Server:
         """Has ``proc`` exited (a foreground child that stopped hands the terminal back)."""
         fg = self.foreground.get(proc.pid)
         if fg is None:
-            return proc.poll() is not None
+            return self._waited(proc)
         if not _jobctl.ended(fg, proc):
             return False
         del self.foreground[proc.pid]
+        self.usage[proc.pid] = fg.usage
+        return True
+
+    def _waited(self, proc: subprocess.Popen[bytes]) -> bool:
+        """Reap ``proc`` if it has exited, keeping the kernel's account of it (``wait4``:
+        what ``Popen.poll`` does, plus the resource usage)."""
+        if proc.returncode is not None:
+            return True
+        try:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        except ChildProcessError:
+            return proc.poll() is not None  # reaped elsewhere: Popen knows what became of it
+        if pid == 0:
+            return False
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        self.usage[proc.pid] = usage
         return True
 
     def _resume(self) -> None:
@@ -221,6 +241,16 @@ class Server:
             with contextlib.suppress(OSError):
                 os.killpg(proc.pid, signal.SIGKILL)
         os._exit(0)
+
+
+def _usage(usage: Any) -> dict[str, Any]:
+    """The ``usage`` field of an exit reply, from a ``resource.struct_rusage`` (or None)."""
+    if usage is None:
+        return {}
+    # ru_maxrss is in kilobytes on Linux, in bytes on macOS
+    scale = 1 if sys.platform == "darwin" else 1024
+    cpu = usage.ru_utime + usage.ru_stime
+    return {"usage": {"cpu_seconds": cpu, "maxrss_bytes": usage.ru_maxrss * scale}}
 
 
 def _describe(exc: OSError, request: dict[str, Any]) -> str:

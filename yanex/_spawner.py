@@ -125,6 +125,7 @@ class Child:
         self.pid = 0
         self.via = ""
         self.returncode: int | None = None
+        self.usage: dict[str, float] | None = None  # the kernel's account of it, once reaped
 
     async def _message(self) -> dict[str, Any]:
         while b"\n" not in self._buffer:
@@ -162,6 +163,9 @@ class Child:
         if self.returncode is None:
             message = await self._message()
             self.returncode = int(message["returncode"])
+            usage = message.get("usage")
+            if isinstance(usage, dict):
+                self.usage = {k: float(v) for k, v in usage.items()}
         return self.returncode
 
     def close(self) -> None:

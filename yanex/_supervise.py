@@ -79,6 +79,9 @@ class Outcome:
     signals_sent: list[str] = field(default_factory=list)
     via: str = ""  # the launch path that started it: "pool" or "exec"
     foreground: bool = False  # it held the terminal: Ctrl-C went to it, not to us
+    # the kernel's account of the child and the descendants it waited for, from reaping it:
+    # cpu_seconds (user + system), maxrss_bytes; None when not known
+    usage: dict[str, float] | None = None
 
 
 async def _pump(fd: int, sinks: Sequence[Sink]) -> None:
@@ -238,6 +241,7 @@ async def supervise(
         child.close()
         outcome.duration = time.monotonic() - started
         outcome.returncode = child.returncode
+        outcome.usage = child.usage
         outcome.stderr_tail = tail.text()
     return outcome
 

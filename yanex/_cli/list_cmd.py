@@ -52,6 +52,7 @@ def item(rec: query.Record) -> dict[str, Any]:
         "error_message": s.error_message,
         "archived": rec.archived,
         "experiment_dir": f"{rec.base}/{rec.id}",
+        "resources": s.resources,
     }
 
 
@@ -73,6 +74,7 @@ def item_keys() -> list[str]:
     return [
         "id", "name", "project", "status", "script_path", "tags", "description", "created_at",
         "started_at", "completed_at", "duration", "error_message", "archived", "experiment_dir",
+        "resources",
     ]  # fmt: skip
 
 

@@ -17,7 +17,7 @@ import anyio
 import asyncclick as click
 
 from yanex import _context, _supervise
-from yanex._core import child, planning, runner
+from yanex._core import child, planning, resources, runner
 from yanex._core.sweeps import MAX_EXPERIMENTS
 from yanex.errors import ConfigError, YanexError
 
@@ -139,6 +139,7 @@ async def command(ctx: click.Context, /, **opts: Any) -> None:
     try:
         plan = planning.prepare(request)
         grace = _supervise.default_grace()
+        resources.interval()  # a bad $YANEX_RESOURCE_INTERVAL: an error before anything runs
         launcher = plan.launcher if plan is not None else planning.launcher_choice(request)
     except ConfigError as exc:
         _console.fail(str(exc), _console.EXIT_USAGE)

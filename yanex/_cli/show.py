@@ -66,6 +66,23 @@ def _slurm_job(slurm: dict[str, Any]) -> str | None:
     return text + (f" on {slurm['node']}" if slurm.get("node") else "")
 
 
+def _resources(usage: Any) -> list[tuple[str, Any]]:
+    """What the experiment's processes used, as the supervisor recorded it (``resources``)."""
+    if not isinstance(usage, dict):
+        return []
+
+    def number(key: str, unit: str, digits: int = 1) -> str | None:
+        value = usage.get(key)
+        return f"{value:,.{digits}f} {unit}" if isinstance(value, int | float) else None
+
+    rows = [
+        ("Peak memory (RSS)", number("peak_rss_mb", "MB")),
+        ("CPU time", number("cpu_seconds", "s", 2)),
+        ("Peak GPU memory", number("gpu_mem_peak_mb", "MB")),
+    ]
+    return [(k, v) for k, v in rows if v is not None]
+
+
 def _patch_secrets(git: dict[str, Any]) -> str | None:
     """What the secret scan of the git patch found (run.md: show displays it)."""
     if git.get("patch_has_secrets") is None:
@@ -118,6 +135,10 @@ def _default(src: _fields.Source, entries: list[dict[str, Any]], only: list[str]
         _console.echo("  (none)")
     _section("Environment")
     _pairs(_git_env(src.meta))
+    usage = _resources(src.meta.get("resources"))
+    if usage:
+        _section("Resources" + (" (so far)" if rec.status == "running" else ""))
+        _pairs(usage)
     problem, trace = _problem.rows(src.meta, rec.status)
     if problem or trace:
         _section("Problem")
@@ -160,6 +181,8 @@ def _flat_rows(src: _fields.Source, entries: list[dict[str, Any]]) -> list[tuple
     keys += ["completed_at", "duration", "description", "git_branch", "git_commit"]
     rows: list[tuple[str, Any]] = [(k, src.meta.get(k)) for k in keys]
     rows += [("tags", ", ".join(src.rec.tags)), ("experiment_dir", str(src.rec.dir))]
+    usage = src.meta.get("resources")
+    rows += [(f"resources.{k}", v) for k, v in (usage if isinstance(usage, dict) else {}).items()]
     rows += [(f"params.{k}", v) for k, v in compare.flatten(src.params).items()]
     rows += [(f"metrics.{k}", v) for k, v in compare.last_values(entries).items()]
     return rows

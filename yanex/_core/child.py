@@ -9,6 +9,7 @@ child asked for with ``yanex.fail()``/``cancel()``/``completed()``).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import signal
 import sys
@@ -25,7 +26,7 @@ from yanex._models import ExperimentResult, Status
 from yanex._store import layout, store
 from yanex._store.clock import now_iso
 
-from . import experiment, gitinfo, lifecycle
+from . import experiment, gitinfo, lifecycle, resources
 
 SinkFactory = Callable[[str, str], Sequence[_supervise.Sink]]  # (experiment id, "stdout"|...)
 
@@ -126,16 +127,19 @@ def _start(exp_dir: Path) -> tuple[Any, _supervise.FileSink, _supervise.FileSink
     return meta, out, err
 
 
-def _beat(exp_dir: Path) -> None:
+def _beat(exp_dir: Path, usage: dict[str, Any] | None = None) -> None:
     with store.editing_metadata(exp_dir) as meta:
         if meta.status == Status.RUNNING:
             meta.heartbeat_at = now_iso()
+            if usage is not None:  # the resources used so far
+                meta.resources = usage
 
 
-async def _heartbeat(exp_dir: Path) -> None:
+async def _heartbeat(exp_dir: Path, watch: resources.Watch) -> None:
     while True:
         await anyio.sleep(lifecycle.HEARTBEAT_INTERVAL)
-        await anyio.to_thread.run_sync(_beat, exp_dir)
+        usage = watch.summary() if watch.samples else None
+        await anyio.to_thread.run_sync(_beat, exp_dir, usage)
 
 
 def _final(
@@ -182,6 +186,15 @@ async def run_child(
     cancellation propagates. ``on_start`` gets the pid of the child's process group leader;
     ``ahead`` is how many more launches like this one will follow soon (see ``_spawner``).
     """
+    launch = for_experiment(launch, exp_id, cli_args or {}, ahead)
+    slots = resources.gpu_slots(launch.env)
+    watch = resources.Watch(exp_dir, slots, every=resources.interval())
+
+    def started(pid: int) -> None:
+        watch.pid = pid
+        if on_start is not None:
+            on_start(pid)
+
     with anyio.CancelScope(shield=True):  # once marked running, the finally below must run
         meta, out, err = await anyio.to_thread.run_sync(_start, exp_dir)
     extra_out = list(sinks(exp_id, "stdout")) if sinks else []
@@ -189,14 +202,15 @@ async def run_child(
     outcome: _supervise.Outcome | None = None
     try:
         async with anyio.create_task_group() as tg:
-            tg.start_soon(_heartbeat, exp_dir)
+            tg.start_soon(_heartbeat, exp_dir, watch)
+            tg.start_soon(resources.MONITOR.follow, watch)
             outcome = await _supervise.supervise(
-                for_experiment(launch, exp_id, cli_args or {}, ahead),
+                launch,
                 stdout=[out, *extra_out],
                 stderr=[err, *extra_err],
                 timeout=timeout,
                 grace=grace,
-                on_start=on_start,
+                on_start=started,
             )
             tg.cancel_scope.cancel()
     finally:
@@ -205,8 +219,9 @@ async def run_child(
         if outcome is None:  # cancelled before or while running
             outcome = _supervise.Outcome(returncode=None, duration=0.0, cancelled=True)
         status, message = _final(exp_dir, outcome, timeout)
+        end = functools.partial(_finish, watch=watch, usage=outcome.usage)
         with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(_finish, exp_dir, status, message, outcome.returncode)
+            await anyio.to_thread.run_sync(end, exp_dir, status, message, outcome.returncode)
     return ExperimentResult(
         experiment_id=exp_id,
         status=str(status),
@@ -216,6 +231,17 @@ async def run_child(
     )
 
 
-def _finish(exp_dir: Path, status: Status, message: str | None, code: int | None) -> None:
-    lifecycle.finish(exp_dir, status, message=message, exit_code=code)
+def _finish(
+    exp_dir: Path,
+    status: Status,
+    message: str | None,
+    code: int | None,
+    *,
+    watch: resources.Watch | None = None,
+    usage: dict[str, float] | None = None,
+) -> None:
+    """Record the end; with ``watch``, the final resource sample and summary too (``usage``:
+    the kernel's account of the reaped child)."""
+    summary = resources.finish(watch, usage) if watch is not None else None
+    lifecycle.finish(exp_dir, status, message=message, exit_code=code, resources=summary)
     (exp_dir / experiment.OUTCOME_FILE).unlink(missing_ok=True)

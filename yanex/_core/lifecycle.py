@@ -17,6 +17,7 @@ import contextlib
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 from yanex._models import TERMINAL, Status
 from yanex._store import layout, store
@@ -71,8 +72,10 @@ def finish(
     message: str | None = None,
     traceback: str | None = None,
     exit_code: int | None = None,
+    resources: dict[str, Any] | None = None,
 ) -> Metadata:
-    """End an experiment: compact its metrics first, so metrics.json is complete at the end."""
+    """End an experiment: compact its metrics first, so metrics.json is complete at the end.
+    ``resources``: the summary of what its processes used (``resources.finish``)."""
     store.compact_metrics(exp_dir)
     with store.editing_metadata(exp_dir) as meta:
         apply(meta, status)
@@ -83,6 +86,8 @@ def finish(
             meta.error_message = message
         meta.exit_code = exit_code
         meta.heartbeat_at = None
+        if resources is not None:
+            meta.resources = resources
     return meta
 
 

@@ -17,6 +17,7 @@ METRICS = "metrics.json"
 METRICS_LOG = "metrics.log.jsonl"  # append-only log that metrics.json is compacted from
 LEGACY_RESULTS = "results.json"
 SCRIPT_RUNS = "script_runs.json"
+RESOURCES = "resources.jsonl"  # samples of the process tree's CPU and memory use
 ARTIFACTS = "artifacts"
 LOCK = ".lock"
 ARCHIVED = "archived"

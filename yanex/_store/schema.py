@@ -51,6 +51,7 @@ class Metadata(msgspec.Struct, kw_only=True):
     environment: dict[str, Any] | None = None
     launcher: str | None = None  # where it ran: None or "local" here, "slurm" on a cluster
     slurm: dict[str, Any] | None = None  # job_id, array_job_id, array_index, node, state...
+    resources: dict[str, Any] | None = None  # peak_rss_mb, cpu_seconds, gpu_mem_peak_mb
     format_version: int = FORMAT_VERSION
 
 
@@ -60,6 +61,33 @@ class MetricsLogEntry(msgspec.Struct, array_like=True):
     step: int
     time: float
     data: dict[str, Any]
+
+
+class GpuSample(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """One GPU in a ``ResourceSample``: its index, the memory the experiment's processes use
+    on it, and the device's utilisation."""
+
+    index: int
+    mem_mb: float | None = None
+    util_percent: float | None = None
+
+
+class ResourceSample(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """One line of ``resources.jsonl``: the experiment's process tree at one moment.
+
+    ``cpu_seconds`` is the tree's user+system time so far; ``rss_mb`` the sum of the
+    resident sets of its processes. The ``final`` line is written once the child has been
+    reaped, with the totals (the kernel's account of the child, wait4, where it is larger
+    than what was sampled): ``cpu_seconds`` and ``peak_rss_mb``, no ``rss_mb``.
+    """
+
+    time: float
+    cpu_seconds: float
+    rss_mb: float | None = None
+    peak_rss_mb: float | None = None
+    processes: int = 0
+    gpus: list[GpuSample] = []
+    final: bool = False
 
 
 class ScriptRun(msgspec.Struct, kw_only=True):

@@ -28,6 +28,7 @@ from .migrate import normalize_metadata
 from .schema import (
     FORMAT_VERSION,
     Metadata,
+    ResourceSample,
     ScriptRun,
     encode_pretty,
     json_decoder,
@@ -205,3 +206,31 @@ def read_script_runs(exp_dir: Path) -> list[dict[str, Any]]:
     except msgspec.DecodeError as exc:
         raise CorruptFileError(f"corrupt script runs file {path}: {exc}") from exc
     return value if isinstance(value, list) else []
+
+
+# --- resource samples -------------------------------------------------------------------
+
+
+def append_resource_sample(exp_dir: Path, sample: ResourceSample) -> None:
+    """Add one line to ``resources.jsonl`` (one ``write`` on an O_APPEND descriptor: a line
+    is there whole or not at all)."""
+    fd = fs.open_append(exp_dir / layout.RESOURCES)
+    try:
+        os.write(fd, json_encoder.encode(sample) + b"\n")
+    finally:
+        os.close(fd)
+
+
+def read_resource_samples(exp_dir: Path) -> list[dict[str, Any]]:
+    """The lines of ``resources.jsonl`` in order; a line that does not decode (a write cut
+    short by a full disk) is skipped."""
+    data = fs.read_bytes(exp_dir / layout.RESOURCES) or b""
+    out = []
+    for line in data.splitlines():
+        try:
+            value = json_decoder.decode(line)
+        except msgspec.DecodeError:
+            continue
+        if isinstance(value, dict):
+            out.append(value)
+    return out

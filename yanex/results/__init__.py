@@ -96,7 +96,8 @@ def compare(
     """A pandas DataFrame comparing the matching experiments, one row each.
 
     Columns are a MultiIndex: ``("param", name)``, ``("metric", name)`` (last logged value)
-    and ``("meta", name|status|started_at|duration)``; the index is the experiment id.
+    and ``("meta", name|status|started_at|duration)``, and, when any experiment has them,
+    ``("resources", peak_rss_mb|cpu_seconds|gpu_mem_peak_mb)``; the index is the experiment id.
     ``params``/``metrics`` default to every one found; ``only_different`` drops the
     parameter and metric columns whose value is the same everywhere.
     """

@@ -50,6 +50,10 @@ def comparison_frame(cmp: _compare.Comparison) -> Any:
         ),
         ("meta", "duration"): _numeric(pd, [r.record.summary.duration for r in rows]),
     }
+    usages = [r.record.summary.resources or {} for r in rows]
+    if any(usages):  # what the processes used, where the supervisor recorded it
+        for name in ("peak_rss_mb", "cpu_seconds", "gpu_mem_peak_mb"):
+            data[("resources", name)] = _numeric(pd, [u.get(name) for u in usages])
     for name in cmp.params:
         data[("param", name)] = _numeric(pd, [r.params.get(name) for r in rows])
     for name in cmp.metrics:

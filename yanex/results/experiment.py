@@ -112,6 +112,22 @@ class Experiment:
         return self._rec.dir / layout.ARTIFACTS
 
     @property
+    def resources(self) -> dict[str, Any] | None:
+        """What its processes used, as the supervisor recorded it: ``peak_rss_mb``,
+        ``cpu_seconds`` and ``gpu_mem_peak_mb`` (None without a GPU); so far while it runs,
+        None when nothing was recorded (an experiment not run by a yanex supervisor)."""
+        usage = self._rec.summary.resources
+        return dict(usage) if isinstance(usage, dict) else None
+
+    def get_resource_samples(self) -> list[dict[str, Any]]:
+        """The samples of its process tree, oldest first (``resources.jsonl``): ``time``
+        (unix seconds), ``cpu_seconds``, ``rss_mb``, ``processes`` and ``gpus`` (index,
+        ``mem_mb``, ``util_percent``) where NVML reported them; the last one, ``final``,
+        holds the totals (``cpu_seconds``, ``peak_rss_mb``)."""
+        samples: list[dict[str, Any]] = store.read_resource_samples(self._rec.dir)
+        return samples
+
+    @property
     def metadata(self) -> dict[str, Any]:
         """The full metadata (the file's fields, normalised to the current format)."""
         if self._meta is None:
@@ -278,6 +294,7 @@ class Experiment:
             "artifacts": self.list_artifacts(),
             "script_runs": self.get_script_runs(),
             "dependencies": self.dependencies,
+            "resources": self.resources,
         }
 
     def refresh(self) -> None:

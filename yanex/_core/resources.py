@@ -1,0 +1,329 @@
+"""Resource usage of running experiments: samples of each one's process tree, and a summary.
+
+While an experiment runs, its process tree (the child and every descendant) is sampled
+with psutil every ``$YANEX_RESOURCE_INTERVAL`` seconds (default ``INTERVAL``): CPU seconds
+(user + system, what has exited and been reaped included), the sum of the resident sets,
+and, where NVML is installed (``nvidia-ml-py``, imported on first use), the GPU memory the
+tree's processes hold on each device and the device's utilisation. Each sample is a line
+of the experiment's ``resources.jsonl``. When the child has been reaped, a final line and
+the summary in metadata.json (``resources``: ``peak_rss_mb``, ``cpu_seconds``,
+``gpu_mem_peak_mb``) take the larger of what was sampled and the kernel's account of the
+child (``wait4``, reported by the spawner): a script that allocates and exits between two
+samples still shows its peak.
+
+One sampler serves every experiment of a supervisor: each experiment's ``follow`` task
+wakes once per interval, and the first of them (the leader; another takes over when it
+ends) samples all of them in one worker thread, with one scan of the process table for
+all their trees (``bench/bench_resources.py`` measures the cost).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+import anyio.to_thread
+
+from yanex import _context
+from yanex._store import store
+from yanex._store.schema import GpuSample, ResourceSample
+from yanex.errors import ConfigError
+
+INTERVAL = 2.0  # seconds between samples
+MB = 1024 * 1024
+
+
+def interval() -> float | None:
+    """Seconds between samples: ``$YANEX_RESOURCE_INTERVAL`` when set, else INTERVAL; None
+    for ``0`` (no samples while running; the summary at the end is still written)."""
+    raw = os.environ.get(_context.ENV_RESOURCE_INTERVAL, "").strip()
+    if not raw:
+        return INTERVAL
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value >= 0 or math.isinf(value):
+        raise ConfigError(
+            f"{_context.ENV_RESOURCE_INTERVAL} must be a number of seconds, not {raw!r}"
+        )
+    return value or None
+
+
+def gpu_slots(env: Mapping[str, str]) -> list[int] | None:
+    """The GPU indices a child's ``CUDA_VISIBLE_DEVICES`` names, when they are all numbers."""
+    raw = env.get("CUDA_VISIBLE_DEVICES", "").strip()
+    parts = [p.strip() for p in raw.split(",") if p.strip()]
+    if not parts or not all(p.isdigit() for p in parts):
+        return None
+    return [int(p) for p in parts]
+
+
+@dataclass
+class Watch:
+    """One experiment being sampled: where its samples go and what they added up to."""
+
+    exp_dir: Path
+    slots: list[int] | None = None  # its GPUs (CUDA_VISIBLE_DEVICES), None: any it uses
+    every: float | None = INTERVAL  # seconds between samples (None: only the final line)
+    pid: int | None = None  # the child, once started
+    cpu_seconds: float = 0.0
+    peak_rss_mb: float = 0.0
+    gpu_mem_peak_mb: float | None = None
+    samples: int = 0
+    done: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def summary(self) -> dict[str, Any]:
+        """The ``resources`` entry of metadata.json, so far."""
+        gpu = self.gpu_mem_peak_mb
+        return {
+            "peak_rss_mb": round(self.peak_rss_mb, 1),
+            "cpu_seconds": round(self.cpu_seconds, 2),
+            "gpu_mem_peak_mb": None if gpu is None else round(gpu, 1),
+        }
+
+    def add(self, sample: ResourceSample) -> None:
+        """Count ``sample`` in (the tree's CPU time can drop when a process leaves it
+        unreaped by the tree, so the total keeps its maximum)."""
+        self.samples += 1
+        self.cpu_seconds = max(self.cpu_seconds, sample.cpu_seconds)
+        self.peak_rss_mb = max(self.peak_rss_mb, sample.rss_mb or 0.0)
+        if sample.gpus:
+            used = sum(g.mem_mb or 0.0 for g in sample.gpus)
+            self.gpu_mem_peak_mb = max(self.gpu_mem_peak_mb or 0.0, used)
+
+
+# --- sampling (blocking: run in a worker thread) -------------------------------------------
+
+
+def _trees(roots: Iterable[int]) -> dict[int, list[Any]]:
+    """root pid -> the processes of its tree (itself first), from one scan of the process
+    table: every child runs under this process (its spawner's, or its own, child)."""
+    import psutil
+
+    wanted = set(roots)
+    found: dict[int, list[Any]] = {root: [] for root in wanted}
+    try:
+        everyone = psutil.Process().children(recursive=True)
+    except psutil.Error:
+        everyone = []
+    parent: dict[int, int] = {}
+    procs = {}
+    for proc in everyone:
+        try:
+            parent[proc.pid] = proc.ppid()
+        except psutil.Error:
+            continue
+        procs[proc.pid] = proc
+    for pid, proc in procs.items():
+        root = _root_of(pid, parent, wanted)
+        if root is not None:
+            found[root].append(proc)
+    for root, tree in found.items():
+        if not tree:  # not under this process after all: its own scan
+            tree.extend(_tree_of(root))
+    return found
+
+
+def _root_of(pid: int, parent: dict[int, int], roots: set[int]) -> int | None:
+    seen = 0
+    while pid not in roots:
+        if pid not in parent or seen > len(parent):
+            return None
+        pid, seen = parent[pid], seen + 1
+    return pid
+
+
+def _tree_of(root: int) -> list[Any]:
+    import psutil
+
+    try:
+        proc = psutil.Process(root)
+        return [proc, *proc.children(recursive=True)]
+    except psutil.Error:
+        return []
+
+
+def _measure(tree: list[Any]) -> tuple[float, float, int]:
+    """(CPU seconds, RSS in MB, processes) of a tree; processes that vanish are skipped."""
+    import psutil
+
+    cpu = rss = 0.0
+    count = 0
+    for proc in tree:
+        try:
+            with proc.oneshot():
+                times = proc.cpu_times()
+                mem = proc.memory_info().rss
+        except psutil.Error:
+            continue
+        cpu += times.user + times.system + times.children_user + times.children_system
+        rss += mem
+        count += 1
+    return cpu, rss / MB, count
+
+
+def sample(watches: list[Watch]) -> None:
+    """Sample every watched tree once and append a line to each experiment's samples."""
+    live = [w for w in watches if w.pid is not None and not w.done]
+    if not live:
+        return
+    trees = _trees(w.pid for w in live if w.pid is not None)
+    gpu = _nvml()
+    for watch in live:
+        tree = trees.get(watch.pid or 0) or []
+        if not tree:
+            continue
+        cpu, rss, count = _measure(tree)
+        pids = {p.pid for p in tree}
+        gpus = gpu.measure(pids, watch.slots) if gpu is not None else []
+        line = ResourceSample(
+            time=round(time.time(), 3),
+            cpu_seconds=round(cpu, 2),
+            rss_mb=round(rss, 1),
+            processes=count,
+            gpus=gpus,
+        )
+        with watch.lock:
+            if watch.done:
+                continue
+            watch.add(line)
+            store.append_resource_sample(watch.exp_dir, line)
+
+
+def finish(watch: Watch, usage: Mapping[str, float] | None) -> dict[str, Any]:
+    """The final line and summary of ``watch``, its child reaped; ``usage`` is the kernel's
+    account of it (``cpu_seconds``, ``maxrss_bytes``) where known."""
+    with watch.lock:
+        watch.done = True
+        if usage:
+            watch.cpu_seconds = max(watch.cpu_seconds, usage.get("cpu_seconds", 0.0))
+            watch.peak_rss_mb = max(watch.peak_rss_mb, usage.get("maxrss_bytes", 0.0) / MB)
+        summary = watch.summary()
+        if watch.pid is not None:
+            line = ResourceSample(
+                time=round(time.time(), 3),
+                cpu_seconds=summary["cpu_seconds"],
+                peak_rss_mb=summary["peak_rss_mb"],
+                final=True,
+            )
+            store.append_resource_sample(watch.exp_dir, line)
+    return summary
+
+
+# --- GPUs (NVML, optional) ------------------------------------------------------------------
+
+
+class Nvml:
+    """NVML through ``pynvml`` (the ``nvidia-ml-py`` package), initialised once."""
+
+    def __init__(self, nvml: Any) -> None:
+        self.nvml = nvml
+        self.count = int(nvml.nvmlDeviceGetCount())
+
+    def measure(self, pids: set[int], slots: list[int] | None) -> list[GpuSample]:
+        """Per device: the memory ``pids`` hold on it and its utilisation; every slot of
+        ``slots``, or (None) each device the processes use."""
+        out = []
+        for index in slots if slots is not None else range(self.count):
+            try:
+                handle = self.nvml.nvmlDeviceGetHandleByIndex(index)
+                used = self.nvml.nvmlDeviceGetComputeRunningProcesses(handle)
+                mem = sum(p.usedGpuMemory or 0 for p in used if p.pid in pids) / MB
+                if slots is None and not any(p.pid in pids for p in used):
+                    continue
+                util = float(self.nvml.nvmlDeviceGetUtilizationRates(handle).gpu)
+            except self.nvml.NVMLError:
+                continue
+            out.append(GpuSample(index=index, mem_mb=round(mem, 1), util_percent=util))
+        return out
+
+
+_nvml_state: list[Nvml | None] = []
+_nvml_lock = threading.Lock()
+
+
+def _nvml() -> Nvml | None:
+    """NVML where ``nvidia-ml-py`` is installed and a driver answers; else None (tried once)."""
+    with _nvml_lock:
+        if not _nvml_state:
+            _nvml_state.append(_load_nvml())
+        return _nvml_state[0]
+
+
+def _load_nvml() -> Nvml | None:
+    try:
+        import pynvml  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return None
+    try:
+        pynvml.nvmlInit()
+        return Nvml(pynvml)
+    except pynvml.NVMLError:
+        return None
+
+
+# --- the one sampler of a supervisor --------------------------------------------------------
+
+
+class Monitor:
+    """Every experiment this process supervises, sampled together by one leader task."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._watches: list[Watch] = []
+        self._leader: Watch | None = None
+
+    async def follow(self, watch: Watch) -> None:
+        """Keep ``watch`` sampled until cancelled (when its child has ended)."""
+        every = watch.every
+        if every is None:
+            await anyio.sleep_forever()
+            return
+        with self._lock:
+            self._watches.append(watch)
+        try:
+            while True:
+                await anyio.sleep(every)
+                batch = self._batch(watch)
+                if batch:
+                    await anyio.to_thread.run_sync(sample, batch)
+        finally:
+            with self._lock:
+                self._watches.remove(watch)
+                if self._leader is watch:
+                    self._leader = None
+
+    def _batch(self, watch: Watch) -> list[Watch]:
+        """What ``watch``'s task samples now: everything if it leads (or takes the lead of
+        a sampler whose leader has gone), else nothing."""
+        with self._lock:
+            if self._leader is None:
+                self._leader = watch
+            return list(self._watches) if self._leader is watch else []
+
+    def after_fork(self) -> None:
+        self._lock = threading.Lock()
+        self._watches, self._leader = [], None
+
+
+MONITOR = Monitor()
+
+
+def _after_fork() -> None:
+    global _nvml_lock  # noqa: PLW0603  re-created in a forked child
+    MONITOR.after_fork()
+    _nvml_lock = threading.Lock()
+    _nvml_state.clear()  # NVML handles do not survive a fork
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
