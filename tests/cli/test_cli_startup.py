@@ -2,13 +2,15 @@
 
 `yanex --help`, `yanex list` and `yanex get` run without an event loop and without the run
 planner or the process machinery; `--help` imports no command at all; `get` never loads rich,
-even on a terminal. `yanex run` keeps its loop (asyncio with uvloop, DESIGN.md). The timing
-figures themselves are in bench/bench_cli.py, never in a unit test.
+even on a terminal. `yanex --help` is answered from a cache of click's own text, without
+asyncclick, once click has given it. `yanex run` keeps its loop (asyncio with uvloop,
+DESIGN.md). The timing figures themselves are in bench/bench_cli.py, never in a unit test.
 """
 
 from __future__ import annotations
 
 import importlib
+import io
 import json
 import os
 import pty
@@ -23,7 +25,7 @@ import pytest
 
 import yanex
 from tests.support.cli import run_cli
-from yanex._cli import COMMANDS, _runner
+from yanex._cli import COMMANDS, _fast, _root, _runner
 
 # Runs the CLI entry point as the console script does, then writes sys.modules at exit.
 PROBE = """
@@ -195,3 +197,76 @@ async def test_in_loop_awaits_in_the_running_loop() -> None:
         return "awaited"
 
     assert await _runner.in_loop(here) == "awaited"
+
+
+# --- yanex --help from the cache of click's text (_fast) -----------------------------------
+
+
+@pytest.fixture
+def help_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """The help cache in a file of this test's own."""
+    path = tmp_path / "cache" / "help.txt"
+    monkeypatch.setattr(_fast, "_places", lambda: [str(path)])
+    return path
+
+
+def _by_click(monkeypatch: pytest.MonkeyPatch, *args: str) -> tuple[int, str, str]:
+    with monkeypatch.context() as m:
+        m.setattr(_fast, "answer", lambda _args: False)
+        res = run_cli(*args)
+    return res.returncode, res.stdout, res.stderr
+
+
+@pytest.mark.parametrize("args", [["--help"], ["-h"], []], ids=["help", "h", "bare"])
+def test_help_from_the_cache_is_what_click_prints(
+    monkeypatch: pytest.MonkeyPatch, help_cache: Path, args: list[str]
+) -> None:
+    """The first answer is click's and fills the cache; the next is read from it, the same
+    bytes on the same stream with the same exit code."""
+    first = run_cli(*args)
+    assert help_cache.is_file()
+    assert _fast._read() is not None
+    again = run_cli(*args)
+    expected = _by_click(monkeypatch, *args)
+    assert (first.returncode, first.stdout, first.stderr) == expected
+    assert (again.returncode, again.stdout, again.stderr) == expected
+    assert "Usage: yanex" in expected[1] + expected[2]
+
+
+def test_help_cache_holds_for_its_own_circumstances_only(
+    monkeypatch: pytest.MonkeyPatch, help_cache: Path
+) -> None:
+    """Another terminal width, locale or asyncclick, or another argument, goes to click."""
+    _fast.remember(["--help"])
+    assert _fast._read() == _root.help_text()
+    monkeypatch.setenv("COLUMNS", "60")  # click would wrap the text differently
+    assert _fast._read() is None
+    assert not _fast.answer(["--help"])
+    monkeypatch.delenv("COLUMNS")
+    monkeypatch.setenv("LANGUAGE", "de")  # gettext could translate "Usage:"
+    assert _fast._read() is None
+    monkeypatch.delenv("LANGUAGE")
+    assert _fast._read() is not None
+    lines = help_cache.read_text().split("\n")
+    help_cache.write_text("\n".join([str(help_cache.parent), *lines[1:]]))  # another click
+    assert _fast._read() is None
+    for args in (["list"], ["--version"], ["-v", "--help"], ["get", "--help"]):
+        assert not _fast.answer(args)
+
+
+def test_help_cache_is_kept_only_when_it_can_be_printed_as_click_would() -> None:
+    """Text with an ANSI escape (which click strips off a terminal), or non-ASCII text for a
+    stream that is not UTF-8, goes to click."""
+    utf8 = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    ascii_stream = io.TextIOWrapper(io.BytesIO(), encoding="ascii")
+    assert _fast._printable("Usage: yanex", ascii_stream)
+    assert _fast._printable("Usage: yanex – ok", utf8)
+    assert not _fast._printable("Usage: yanex – ok", ascii_stream)
+    assert not _fast._printable("\x1b[1mUsage\x1b[0m", utf8)
+
+
+def test_cached_help_loads_no_asyncclick(tmp_path: Path) -> None:
+    """Once click has answered `yanex --help`, the next one imports no asyncclick."""
+    _modules(tmp_path, "--help")  # click answers (unless the cache holds it already)
+    modules = _modules(tmp_path, "--help")
+    assert not _loaded(modules, ("asyncclick", "typing", "yanex._cli._root"))

@@ -1,21 +1,24 @@
-"""The ``yanex`` command line: an asyncclick root group whose commands load on first use.
+"""The ``yanex`` command line: an asyncclick root group (``_root.cli``) whose commands load on
+first use.
 
 Each command lives in its own module (``_cli/<name>.py``, exposing ``command``); the root
 imports a module only when its command is invoked (``yanex --help`` lists the commands from
 ``COMMANDS`` without importing any), so a command pays only for its own imports.
-``main()`` is the console-script entry point: it runs the command in an event loop or
-without one (``_runner``) and turns every yanex error into one line on stderr and a
-non-zero exit code (see ``_console.fail``).
+``main()`` is the console-script entry point: it answers ``yanex --help`` from a cache of
+click's own text when it can (``_fast``: no asyncclick import), else runs the command in an
+event loop or without one (``_runner``) and turns every yanex error into one line on stderr
+and a non-zero exit code (see ``_console.fail``).
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+import sys
 
-import asyncclick as click
+TYPE_CHECKING = False  # not ``from typing``: see yanex/__init__.py
 
-from yanex import __version__
+if TYPE_CHECKING:
+    from ._root import LazyGroup as LazyGroup
+    from ._root import cli as cli
 
 # command name -> (module under yanex._cli, the short help `yanex --help` shows for it)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -38,59 +41,25 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-class LazyGroup(click.Group):
-    """A group whose subcommands are imported only when needed."""
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(COMMANDS)
-
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        """The command list of ``--help``, from COMMANDS: no command module is imported."""
-        with formatter.section("Commands"):
-            formatter.write_dl([(name, COMMANDS[name][1]) for name in self.list_commands(ctx)])
-
-    async def resolve_command(
-        self, ctx: click.Context, args: list[str]
-    ) -> tuple[str | None, click.Command | None, list[str]]:
-        name = args[0] if args else ""
-        if name and not name.startswith("-") and self.get_command(ctx, name) is None:
-            from ._suggest import unknown_command
-
-            ctx.fail(unknown_command(name, COMMANDS))
-        return await super().resolve_command(ctx, args)
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        module = self._module(cmd_name)
-        return getattr(module, "command", None) if module is not None else None
-
-    @staticmethod
-    def _module(name: str) -> Any:
-        if name not in COMMANDS:
-            return None
-        target = COMMANDS[name][0]
-        try:
-            return importlib.import_module(f"yanex._cli.{target}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"yanex._cli.{target}":
-                return None  # not built yet
-            raise
-
-
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="yanex")
-@click.option(
-    "-v", "--verbose", is_flag=True, help="Say which filters and script arguments are used."
-)
-def cli(verbose: bool) -> None:
-    """yanex: Git-aware experiment tracking for Python scripts."""
-    if verbose:
-        from yanex._cli import _console
-
-        _console.set_verbose()
-
-
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
-    from yanex._cli import _console
+    from . import _fast
 
-    _console.run_cli(cli, argv)
+    args = sys.argv[1:] if argv is None else list(argv)
+    if _fast.answer(args):
+        return
+    from . import _console, _root
+
+    try:
+        _console.run_cli(_root.cli, args)
+    finally:
+        _fast.remember(args)  # a cacheable answer click just gave, for the next time
+
+
+def __getattr__(name: str) -> object:
+    """``cli`` and ``LazyGroup`` (in ``_root``), imported with asyncclick on first use."""
+    if name in ("cli", "LazyGroup"):
+        from . import _root
+
+        return getattr(_root, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
