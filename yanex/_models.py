@@ -72,3 +72,4 @@ class ExperimentResult:
     error_message: str | None = None
     duration: float | None = None
     name: str | None = None
+    sweep_id: str | None = None  # the sweep (``run_multiple`` call) that ran it

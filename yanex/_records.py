@@ -35,6 +35,9 @@ class Summary(msgspec.Struct, kw_only=True, gc=False):
     error_message: str | None = None
     depends_on: list[str] | None = None
     resources: dict[str, Any] | None = None  # peak_rss_mb, cpu_seconds, gpu_mem_peak_mb
+    sweep_id: str | None = None
+    sweep_index: int | None = None
+    retry_of: str | None = None
 
 
 @dataclass(slots=True)

@@ -90,19 +90,29 @@ async def as_completed(
     verbose: bool = False,
     launcher: str | None = None,
     launcher_options: Mapping[str, Any] | None = None,
+    *,
+    retries: int = 0,
+    fail_fast: bool = False,
+    gpus: Sequence[int] | None = None,
+    gpus_per_run: int | None = None,
 ) -> AsyncIterator[ExperimentResult]:
     """Yield each experiment's result as soon as it finishes (beyond the published yanex).
 
     To stop early, iterate inside ``contextlib.aclosing(...)``: leaving it stops the
-    experiments still running and records them as cancelled. ``launcher`` and
-    ``launcher_options`` as for ``run_multiple`` (``"slurm"``: one job array).
+    experiments still running and records them as cancelled. ``launcher``,
+    ``launcher_options``, ``retries``, ``fail_fast``, ``gpus`` and ``gpus_per_run`` as for
+    ``run_multiple``; with retries every attempt's result is yielded (each is an experiment
+    of its own), and with fail-fast the ones it stopped come last, cancelled.
     """
     import contextlib
 
     from yanex._core import batch
 
     where = (launcher, launcher_options)
-    results = batch.as_completed(experiments, parallel=parallel, verbose=verbose, launcher=where)
+    options = batch.Options(retries, fail_fast, gpus, gpus_per_run)
+    results = batch.as_completed(
+        experiments, parallel=parallel, verbose=verbose, launcher=where, options=options
+    )
     async with contextlib.aclosing(results):  # closed here, in this task, never by the GC
         async for result in results:
             yield result

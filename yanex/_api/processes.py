@@ -51,6 +51,11 @@ async def run_multiple(
     verbose: bool = False,
     launcher: str | None = None,
     launcher_options: Mapping[str, Any] | None = None,
+    *,
+    retries: int = 0,
+    fail_fast: bool = False,
+    gpus: Sequence[int] | None = None,
+    gpus_per_run: int | None = None,
 ) -> list[ExperimentResult]:
     """Run the script of each ExperimentSpec in ``experiments`` as a tracked experiment of
     its own, and wait for all of them.
@@ -65,11 +70,24 @@ async def run_multiple(
     ExperimentContextError inside a ``yanex run`` experiment. Interrupting it (Ctrl-C, or
     cancelling the awaiting task) stops the running children and records them cancelled.
 
+    The call is one sweep: every experiment records its ``sweep_id`` (also on each result;
+    ``yanex list --sweep ID``, ``yanex.results.get_experiments(sweep_id=ID)``).
+    ``retries=N`` runs a failed experiment again, up to N times, as a new experiment whose
+    ``retry_of`` names the failed one; the result is the last attempt's (a cancelled one is
+    not retried). ``fail_fast=True`` stops at the first experiment that fails for good: the
+    running ones are cancelled and no other starts; nothing is raised, and the specs it
+    stopped get a ``cancelled`` result (with an empty ``experiment_id`` for the ones that
+    never started). ``gpus=[0, 1, ...]`` with ``gpus_per_run=K`` (default 1) gives each
+    running experiment ``CUDA_VISIBLE_DEVICES`` of K slots no other running one holds;
+    ``parallel`` then defaults to ``len(gpus) // K``, and a larger one raises ValueError,
+    as do a duplicate or negative slot.
+
     ``launcher="slurm"`` submits them to a Slurm cluster as one job array through submitit
     (``parallel``: the array's parallelism, default all at once), with ``launcher_options``
     as submitit's parameters (``partition``, ``timeout_min``, ``cpus_per_task``, ``mem_gb``,
-    ...); an unknown option or a value of the wrong type raises ValueError before anything
-    is submitted. Interrupting it cancels every job.
+    ``gpus_per_node``...; Slurm assigns GPUs there, so ``gpus`` raises ValueError); an
+    unknown option or a value of the wrong type raises ValueError before anything is
+    submitted. Interrupting it cancels every job.
     """
     from yanex._core import batch
 
@@ -78,4 +96,5 @@ async def run_multiple(
         parallel=parallel,
         verbose=verbose,
         launcher=(launcher, launcher_options),
+        options=batch.Options(retries, fail_fast, gpus, gpus_per_run),
     )

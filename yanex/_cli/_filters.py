@@ -46,6 +46,7 @@ class FilterArgs:
     started_before: str | None = None
     ended_after: str | None = None
     ended_before: str | None = None
+    sweep: str | None = None
     archived: bool = False
     limit: int | None = None
 
@@ -54,7 +55,7 @@ class FilterArgs:
         times = (self.started_after, self.started_before, self.ended_after, self.ended_before)
         return bool(
             self.ids or self.status or self.tags or self.script or any(t is not None for t in times)
-        ) or (self.name is not None)
+        ) or (self.name is not None or self.sweep is not None)
 
     def build(self, *, archived: bool | None = None, limit: int | None = None) -> Filters:
         """``filters.Filters`` for these flags; ``archived`` overrides the -a flag's meaning."""
@@ -72,6 +73,7 @@ class FilterArgs:
                 started_before=self.started_before,
                 ended_after=self.ended_after,
                 ended_before=self.ended_before,
+                sweep_id=self.sweep,
                 archived=archived if archived is not None else (None if self.archived else False),
                 limit=limit if limit is not None else self.limit,
             )
@@ -119,6 +121,7 @@ def filter_options(*, archived_help: str = "Include archived experiments.") -> C
         click.option("--started-before", default=None, help='ISO date or "yesterday".'),
         click.option("--ended-after", default=None, help="ISO date or phrase."),
         click.option("--ended-before", default=None, help="ISO date or phrase."),
+        click.option("--sweep", default=None, metavar="ID", help="The experiments of this sweep."),
         click.option("--archived", "-a", is_flag=True, help=archived_help),
         click.option("--limit", "-l", type=int, default=None, help="At most this many."),
     ]

@@ -18,7 +18,8 @@ from collections.abc import Awaitable, Callable
 import anyio
 
 from yanex import _supervise
-from yanex._core import child, planning, pool, runner
+from yanex._core import child, planning, runner, sweep
+from yanex.errors import ConfigError
 
 from . import _console, _run_view
 
@@ -37,18 +38,27 @@ async def execute(
     grace: float,
     git: runner.GitProbe | None,
     caller: _supervise.Caller,
+    *,
+    resume: sweep.Resume | None = None,
 ) -> int:
-    """Run the plan (or the staged experiments) under the signal watcher; the exit code."""
-    if plan is None:
-        staged = await anyio.to_thread.run_sync(staged_jobs, request)
-        if not staged:
+    """Run the plan (or the staged experiments, or what a resumed sweep left) under the
+    signal watcher; the exit code."""
+    members, timeout, parallel = await _members(plan, request, resume)
+    if not members:
+        if resume is not None:
+            done = len(resume.sweep.members)
+            _console.echo(f"Sweep {resume.sweep.id}: nothing left to run ({done} completed).")
+        else:
             _console.echo("No staged experiments to run.")
-            return 0
-        total, jobs = len(staged), runner.existing_jobs(staged)
-    else:
-        total, jobs = plan.total, runner.new_jobs(plan, git)
-    workers = pool.worker_count(request.parallel, total)
+        return 0
+    total = len(members)
+    try:
+        workers, policy = planning.policy(request, total, parallel)
+    except ConfigError as exc:
+        _console.fail(str(exc), _console.EXIT_USAGE)
+    info = await anyio.to_thread.run_sync(_sweep_info, members, request, resume)
     view = _run_view.make_view(total, workers)
+    view.sweep_id = info.id
     expected = None
     if plan is not None:  # a single experiment reads our stdin, as python would
         expected = child.script_launch(
@@ -57,11 +67,14 @@ async def execute(
     run = runner.Run(
         total,
         workers=workers,
-        timeout=request.timeout,
+        timeout=timeout,
         grace=grace,
         observer=view,
         caller=caller,
         expected=expected,
+        policy=policy,
+        sweep=info,
+        git=git,
     )
     if expected is not None and expected.foreground:  # `fg` after Ctrl-Z: the script too
         signal.signal(signal.SIGCONT, lambda *_: _supervise.resume_foreground())
@@ -70,7 +83,7 @@ async def execute(
         async with anyio.create_task_group() as tg:
             tg.start_soon(_mark_stale, stop_scan, scan_done)  # beside the run
             signum = await until_signalled(
-                lambda: run.execute(jobs), "stopping the experiments...", run.kill_now
+                lambda: run.execute(members), "stopping the experiments...", run.kill_now
             )
             if signum is None:  # a huge store may hold us only this long after the run
                 with anyio.move_on_after(STALE_SCAN_GRACE):
@@ -80,10 +93,40 @@ async def execute(
         view.close()
     _run_view.summary(run, interrupted=signum is not None)
     if signum is not None:
+        _run_view.resume_hint(info.id)
         return 128 + signum
     if expected is not None and expected.foreground and run.count("cancelled"):
         return 128 + signal.SIGINT  # Ctrl-C reached the script itself, as under python
-    return 0 if run.ok else _console.EXIT_ERROR
+    if run.outcome.stopped_by is not None:
+        _run_view.stopped(run, info.id)
+    return 0 if run.ok and run.outcome.stopped_by is None else _console.EXIT_ERROR
+
+
+async def _members(
+    plan: planning.Plan | None, request: planning.Request, resume: sweep.Resume | None
+) -> tuple[list[runner.Member], float | None, int | None]:
+    """(the members to run, the timeout, the default -j): the plan's, the staged
+    experiments' or a resumed sweep's (its own timeout and -j unless given again)."""
+    if resume is not None:
+        members = [runner.Member(i, spec, retry_of=prev) for i, spec, prev in resume.todo]
+        timeout = request.timeout if request.timeout is not None else resume.sweep.timeout
+        return members, timeout, resume.sweep.parallel
+    if plan is None:
+        staged = await anyio.to_thread.run_sync(staged_jobs, request)
+        return await anyio.to_thread.run_sync(runner.staged_members, staged), request.timeout, None
+    return runner.new_members(plan), request.timeout, None
+
+
+def _sweep_info(
+    members: list[runner.Member], request: planning.Request, resume: sweep.Resume | None
+) -> sweep.Info:
+    if resume is not None:
+        return sweep.info_for(resume)
+    return sweep.start(
+        [member.plan for member in members],
+        parallel=request.parallel,
+        timeout=request.timeout,
+    )
 
 
 async def _mark_stale(stop: threading.Event, done: anyio.Event) -> None:

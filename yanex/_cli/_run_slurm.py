@@ -15,7 +15,7 @@ import anyio
 import anyio.to_thread
 
 from yanex import _supervise
-from yanex._core import child, cluster, planning, pool, runner
+from yanex._core import child, cluster, planning, pool, runner, sweep
 from yanex._launchers import Choice
 from yanex._launchers.slurm import SubmissionError
 from yanex._models import ExperimentResult
@@ -67,6 +67,7 @@ async def execute(
     caller: _supervise.Caller,
     *,
     launcher: Choice,
+    resume: sweep.Resume | None = None,
 ) -> int:
     """Submit the plan (or the staged experiments) to Slurm and wait; the exit code."""
     total = plan.total if plan is not None else None

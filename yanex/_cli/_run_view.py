@@ -26,7 +26,7 @@ def _ending(result: ExperimentResult) -> str:
 
 
 def _counts(run: runner.Run, *, done: bool = True) -> str:
-    running = run.started - len(run.results)
+    running = run.started - run.finished
     text = f"{run.count(Status.FAILED)} failed, {running} running"
     return f"{len(run.results)}/{run.total} done, {text}" if done else text
 
@@ -37,16 +37,24 @@ class PlainView(runner.Observer):
     def __init__(self, total: int, workers: int) -> None:
         self.prefixed = workers > 1 and total > 1
         self._held: dict[str, list[_supervise.LineSink]] = {}
+        self.sweep_id: str | None = None
+        self._single = total == 1
 
     def note(self, text: str) -> None:
         _console.echo(f"[yanex] {text}", err=True)
 
     def begin(self, total: int, workers: int) -> None:
         if total > 1:
-            self.note(f"running {total} experiments, {workers} at a time")
+            sweep = f"sweep {self.sweep_id}: " if self.sweep_id else ""
+            self.note(f"{sweep}running {total} experiments, {workers} at a time")
 
     def started(self, job: runner.Job) -> None:
-        self.note(f"{job.exp_id} started" + (f": {job.name}" if job.name else ""))
+        text = f"{job.exp_id} started" + (f": {job.name}" if job.name else "")
+        if job.retry_of:
+            text += f" (retry of {job.retry_of})"
+        if self._single and self.sweep_id:  # a sweep's id is on its first line
+            text += f" [sweep {self.sweep_id}]"
+        self.note(text)
 
     def finished(self, job: runner.Job, result: ExperimentResult, run: runner.Run) -> None:
         counts = f"  [{_counts(run)}]" if run.total > 1 else ""
@@ -150,6 +158,22 @@ def make_view(total: int, workers: int) -> PlainView:
     if total > 1 and _console.use_rich() and sys.stderr.isatty():
         return RichView(total, workers)
     return PlainView(total, workers)
+
+
+def resume_hint(sweep_id: str) -> None:
+    """After an interrupted run: how to finish it."""
+    _console.echo(f"Resume it with: yanex run --resume {sweep_id}", err=True)
+
+
+def stopped(run: runner.Run, sweep_id: str) -> None:
+    """After fail-fast stopped the sweep."""
+    left = run.total - len(run.results)
+    _console.echo(
+        f"[yanex] fail-fast: {run.outcome.stopped_by} failed, so the sweep stopped "
+        f"({run.count(Status.CANCELLED)} cancelled, {left} not started); "
+        f"yanex run --resume {sweep_id} runs the rest",
+        err=True,
+    )
 
 
 def summary(run: runner.Run, *, interrupted: bool) -> None:

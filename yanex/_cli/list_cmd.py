@@ -12,7 +12,8 @@ from typing import Any
 
 import asyncclick as click
 
-from yanex._core import query
+from yanex._core import query, sweep
+from yanex._core.filters import Filters
 from yanex._store import layout
 
 from . import _console, _render
@@ -50,6 +51,8 @@ def item(rec: query.Record) -> dict[str, Any]:
         "completed_at": s.completed_at,
         "duration": _render.run_seconds(s, rec.status),
         "error_message": s.error_message,
+        "sweep_id": s.sweep_id,
+        "retry_of": s.retry_of,
         "archived": rec.archived,
         "experiment_dir": f"{rec.base}/{rec.id}",
         "resources": s.resources,
@@ -73,8 +76,8 @@ def broken_item(problem: query.Problem) -> dict[str, Any]:
 def item_keys() -> list[str]:
     return [
         "id", "name", "project", "status", "script_path", "tags", "description", "created_at",
-        "started_at", "completed_at", "duration", "error_message", "archived", "experiment_dir",
-        "resources",
+        "started_at", "completed_at", "duration", "error_message", "sweep_id", "retry_of",
+        "archived", "experiment_dir", "resources",
     ]  # fmt: skip
 
 
@@ -108,20 +111,38 @@ def _row(rec: query.Record, *, with_project: bool) -> list[str]:
     return [*row, s.project or "-"] if with_project else row
 
 
+def _latest_attempts(records: list[query.Record], flt: Filters) -> list[query.Record]:
+    """``records`` without the attempts that a later one of the sweep replaces (found among
+    every experiment of the sweep, whatever the other filters keep)."""
+    whole = query.select(Filters(sweep_id=flt.sweep_id, archived=None)).records
+    replaced = {r.id for r in whole} - {r.id for r in sweep.latest(whole)}
+    return [r for r in records if r.id not in replaced]
+
+
 @click.command("list", short_help="List experiments, newest first.")
 @filter_options()
 @click.option("--all", "show_all", is_flag=True, help=f"Every match (default: {DEFAULT_LIMIT}).")
+@click.option(
+    "--all-attempts",
+    is_flag=True,
+    help="With --sweep: every attempt, not just each member's latest.",
+)
 @format_option()
-def command(*, filters: FilterArgs, show_all: bool, fmt: str) -> None:
+def command(*, filters: FilterArgs, show_all: bool, all_attempts: bool, fmt: str) -> None:
     """List experiments, newest first (the last 10 unless --all or --limit).
 
     By default only the current git repository's project is shown; --global shows all.
+    --sweep ID shows the latest attempt of each member of that sweep (--all-attempts: all).
     """
     fmt = check_format(fmt)
+    if all_attempts and filters.sweep is None:
+        _console.fail("--all-attempts goes with --sweep ID", _console.EXIT_USAGE)
     limit = filters.limit if filters.limit is not None or show_all else DEFAULT_LIMIT
     flt = filters.build()
     flt.limit = None  # count every match, for the "showing N of M" line
     found = query.select(flt)
+    if flt.sweep_id is not None and not all_attempts:
+        found.records = _latest_attempts(found.records, flt)
     report_problems(found.problems)
     broken = _broken(found, filters, flt.ids)
     total = len(found.records)

@@ -17,8 +17,9 @@ import anyio
 import asyncclick as click
 
 from yanex import _context, _supervise
-from yanex._core import child, planning, resources, runner
+from yanex._core import child, planning, resources, runner, sweep
 from yanex._core.sweeps import MAX_EXPERIMENTS
+from yanex._launchers import Choice
 from yanex.errors import ConfigError, YanexError
 
 from . import _console, _run_exec
@@ -122,6 +123,22 @@ class RunCommand(click.Command):
 @click.option(
     "--detach", is_flag=True, help="With --launcher slurm: submit, print the ids and return."
 )
+@click.option(
+    "--resume",
+    metavar="SWEEP_ID",
+    help="Run again the members of that sweep that did not complete (new attempts).",
+)
+@click.option("--force", is_flag=True, help="With --resume: even if the script changed since.")
+@click.option(
+    "--retries", type=int, default=0, metavar="N", help="Run a failed experiment again, N times."
+)
+@click.option("--fail-fast", is_flag=True, help="At the first failure stop the sweep (exit 1).")
+@click.option(
+    "--gpus",
+    metavar="IDS|auto",
+    help="GPU slots to share (0,1,2,3); each experiment gets its own CUDA_VISIBLE_DEVICES.",
+)
+@click.option("--gpus-per-run", type=int, metavar="K", help="GPU slots per experiment (1).")
 @click.option("--ignore-dirty", is_flag=True, hidden=True)
 @click.pass_context
 async def command(ctx: click.Context, /, **opts: Any) -> None:
@@ -140,7 +157,7 @@ async def command(ctx: click.Context, /, **opts: Any) -> None:
         plan = planning.prepare(request)
         grace = _supervise.default_grace()
         resources.interval()  # a bad $YANEX_RESOURCE_INTERVAL: an error before anything runs
-        launcher = plan.launcher if plan is not None else planning.launcher_choice(request)
+        launcher, resume = await _where(plan, request)
     except ConfigError as exc:
         _console.fail(str(exc), _console.EXIT_USAGE)
     for note in plan.deps.notes if plan is not None else ():
@@ -158,13 +175,33 @@ async def command(ctx: click.Context, /, **opts: Any) -> None:
         if not launcher.local:
             from . import _run_slurm
 
-            code = await _run_slurm.execute(plan, request, grace, git, caller, launcher=launcher)
+            code = await _run_slurm.execute(
+                plan, request, grace, git, caller, launcher=launcher, resume=resume
+            )
         else:
-            code = await _run_exec.execute(plan, request, grace, git, caller)
+            code = await _run_exec.execute(plan, request, grace, git, caller, resume=resume)
     except BaseExceptionGroup as group:
         _raise_single(group)
         raise
     _exit_now(code)
+
+
+async def _where(
+    plan: planning.Plan | None, request: planning.Request
+) -> tuple[Choice, sweep.Resume | None]:
+    """(the launcher, the sweep to resume if --resume): a resumed sweep runs where it ran."""
+    if request.resume:
+        resume = await anyio.to_thread.run_sync(_load_resume, request)
+        return resume.launcher, resume
+    return (plan.launcher if plan is not None else planning.launcher_choice(request)), None
+
+
+def _load_resume(request: planning.Request) -> sweep.Resume:
+    """The sweep to resume, checked (ConfigError: unknown, still running, script changed)."""
+    resume = sweep.load_resume(request.resume or "", force=request.force)
+    if request.gpus is not None and not resume.launcher.local:
+        raise ConfigError(planning.GPUS_ON_SLURM)
+    return resume
 
 
 def _prepare_early(caller: _supervise.Caller, request: planning.Request) -> None:
@@ -232,6 +269,12 @@ def _request(opts: dict[str, Any], script_args: list[str]) -> planning.Request:
         launcher=opts["launcher"],
         launcher_opts=list(opts["launcher_opt"]),
         detach=opts["detach"],
+        resume=opts["resume"],
+        force=opts["force"],
+        retries=opts["retries"],
+        fail_fast=opts["fail_fast"],
+        gpus=opts["gpus"],
+        gpus_per_run=opts["gpus_per_run"],
     )
 
 

@@ -35,8 +35,19 @@ def _facts(src: _fields.Source) -> list[tuple[str, Any]]:
         ("Tags", ", ".join(rec.tags) or None),
         ("Description", meta.get("description")),
         ("Depends on", dependencies.slots_text(src.slots) or None),
+        ("Sweep", _sweep(meta)),
+        ("Retry of", meta.get("retry_of")),
+        ("GPUs", ",".join(str(g) for g in meta.get("gpus") or ()) or None),
     ]
     return [(k, v) for k, v in facts if v not in (None, "")]
+
+
+def _sweep(meta: dict[str, Any]) -> str | None:
+    """``ab12cd34 (member 3)``: the sweep that started it (yanex list --sweep ID lists it)."""
+    if not meta.get("sweep_id"):
+        return None
+    index = meta.get("sweep_index")
+    return str(meta["sweep_id"]) + (f" (member {index + 1})" if isinstance(index, int) else "")
 
 
 def _git_env(meta: dict[str, Any]) -> list[tuple[str, Any]]:

@@ -15,7 +15,10 @@ Git facts are captured once per batch: every child runs the same code.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
+import dataclasses
+import functools
+from collections.abc import AsyncGenerator, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +28,9 @@ import anyio.to_thread
 from yanex import _context, _supervise
 from yanex._models import TERMINAL, ExperimentResult, ExperimentSpec, Status
 from yanex._store import store
-from yanex.errors import ExperimentContextError, SpecError
+from yanex.errors import ConfigError, ExperimentContextError, SpecError
 
-from . import child, cluster, echo, gitinfo, lifecycle, pool
+from . import child, cluster, echo, gitinfo, lifecycle, pool, slots, sweep
 
 OnResult = Callable[[int, ExperimentResult], None]
 Launcher = tuple[str | None, Mapping[str, Any] | None]  # (name, options): where specs run
@@ -73,6 +76,36 @@ def _plan(spec: ExperimentSpec) -> child.ChildPlan:
     )
 
 
+@dataclass(frozen=True)
+class Options:
+    """The sweep options of one call: retries, fail-fast, GPU slots (checked by ``policy``)."""
+
+    retries: int = 0
+    fail_fast: bool = False
+    gpus: Sequence[int] | None = None
+    gpus_per_run: int | None = None
+
+    def policy(self, parallel: int | None, total: int) -> tuple[int, pool.Policy]:
+        """(workers, the pool's policy); SpecError (a ValueError) for a bad value."""
+        retries, fail_fast = self.retries, self.fail_fast
+        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+            raise SpecError(f"retries must be 0 or a positive int: {retries!r}")
+        if not isinstance(fail_fast, bool):
+            raise SpecError(f"fail_fast must be True or False: {fail_fast!r}")
+        if self.gpus is None:
+            if self.gpus_per_run is not None:
+                raise SpecError("gpus_per_run goes with gpus (the GPU slots to share)")
+            return pool.worker_count(parallel, total), pool.Policy(retries, fail_fast)
+        try:
+            ids = slots.parse(self.gpus)
+            per_run = slots.check_per_run(self.gpus_per_run or 1, ids)
+            most = slots.workers(parallel, ids, per_run)
+        except ConfigError as exc:
+            raise SpecError(str(exc)) from None
+        workers = pool.worker_count(most, total)
+        return workers, pool.Policy(retries, fail_fast, slots.Slots(ids, per_run))
+
+
 class _Batch:
     """One call of run_multiple: the checked specs and how many run at once."""
 
@@ -82,11 +115,17 @@ class _Batch:
         parallel: int | None,
         verbose: bool,
         launcher: Launcher = (None, None),
+        options: Options = Options(),
     ):
         checked, self.workers = check(specs, parallel)
         self.plans = [_plan(spec) for spec in checked]
+        self.workers, self.policy = options.policy(parallel, len(self.plans))
+        if options.gpus is not None and launcher[0] not in (None, "local"):
+            raise SpecError("gpus is for the local launcher: on Slurm, Slurm assigns the GPUs "
+                            "(launcher_options={'gpus_per_node': K})")  # fmt: skip
         # Slurm: the options are checked (ValueError) before any record exists
         self.cluster = cluster.submission_for(*launcher, parallel=parallel, total=len(self.plans))
+        self.launcher = launcher
         self.verbose = verbose
         # The caller's environment, working directory and umask at the moment of the call:
         # every child gets them, however late it starts. A batch gives no child our stdin.
@@ -94,9 +133,19 @@ class _Batch:
         self.launches = [
             child.script_launch(caller, plan.script_name, plan.script_args) for plan in self.plans
         ]
+        self.sweep: sweep.Info | None = None
+        self.interrupted: dict[int, ExperimentResult] = {}  # cancelled by fail-fast
+        self.outcome = pool.Outcome()
 
     async def run(self, on_result: OnResult) -> None:
-        """Run every plan; ``on_result(index, result)`` as each one finishes."""
+        """Run every plan; ``on_result(index, result)`` as each experiment finishes."""
+        name, options = self.launcher
+        self.sweep = await anyio.to_thread.run_sync(
+            functools.partial(
+                sweep.start, self.plans, kind="batch", parallel=self.workers,
+                launcher=name, launcher_options=dict(options or {}),
+            )
+        )  # fmt: skip
         if self.cluster is not None:  # one Slurm job array (``cluster``)
             plans, launches = self.plans, self.launches
             await cluster.run_batch(self.cluster, plans, launches, self.verbose, on_result)
@@ -107,11 +156,12 @@ class _Batch:
         for launch in self.launches[: self.workers]:
             _supervise.prepare(launch)
 
-        async def take(job: tuple[int, child.ChildPlan]) -> None:
-            await self._take(job, git, progress, on_result)
+        async def take(index: int, attempt: pool.Attempt) -> tuple[str, str]:
+            return await self._take(index, attempt, git, progress, on_result)
 
         try:
-            await pool.run_all(enumerate(self.plans), self.workers, take)
+            jobs = range(len(self.plans))
+            self.outcome = await pool.run_all(jobs, self.workers, take, self.policy)
             interrupted = False
         finally:
             progress.close(interrupted=interrupted)
@@ -120,30 +170,37 @@ class _Batch:
 
     async def _take(
         self,
-        job: tuple[int, child.ChildPlan],
+        index: int,
+        attempt: pool.Attempt,
         git: gitinfo.GitState,
         progress: echo.Progress,
         on_result: OnResult,
-    ) -> None:
-        index, plan = job
-        if index + self.workers < len(self.launches):  # the one that starts after this
-            _supervise.prepare(self.launches[index + self.workers])
-        result = await self._run_one(plan, self.launches[index], git)
+    ) -> tuple[str, str]:
+        if index + self.workers < len(self.launches) and not attempt.number:
+            _supervise.prepare(self.launches[index + self.workers])  # the one after this
+        result = await self._run_one(index, attempt, git)
         progress.finished(result)
         on_result(index, result)
+        return result.experiment_id, result.status
 
     async def _run_one(
-        self, plan: child.ChildPlan, launch: _supervise.Launch, git: gitinfo.GitState
+        self, index: int, attempt: pool.Attempt, git: gitinfo.GitState
     ) -> ExperimentResult:
+        plan, launch = self.plans[index], self.launches[index]
+        if attempt.gpus:
+            value = slots.env_value(attempt.gpus)
+            launch = dataclasses.replace(launch, env={**launch.env, slots.ENV: value})
+        assert self.sweep is not None
+        stamp = self.sweep.stamp(plan, index, attempt.previous, attempt.gpus)
         exp_id, exp_dir = "unknown", None
         echoes: dict[str, _supervise.LineSink] = {}
         try:
             exp_id, exp_dir = await anyio.to_thread.run_sync(
-                lambda: child.create_record(plan, git=git)
+                lambda: child.create_record(plan, git=git, stamp=stamp)
             )
             if self.verbose:  # the child's lines on our terminal, tagged with its id
                 echoes = {s: _echo_lines(s, exp_id) for s in ("stdout", "stderr")}
-            return await child.run_child(
+            result = await child.run_child(
                 exp_id, exp_dir, launch=launch,
                 sinks=(lambda _id, stream: [echoes[stream]]) if echoes else None,
                 grace=_supervise.default_grace(),
@@ -152,14 +209,30 @@ class _Batch:
             message = f"{type(exc).__name__}: {exc}"
             if exp_dir is not None:
                 await _settle(exp_dir, Status.FAILED, message)
-            return ExperimentResult(exp_id, str(Status.FAILED), message, None, plan.name)
+            result = ExperimentResult(exp_id, str(Status.FAILED), message, None, plan.name)
         except BaseException:  # cancelled: never leave a record of ours running or created
             if exp_dir is not None:
                 await _settle(exp_dir, Status.CANCELLED, "cancelled before it could run")
+                self.interrupted[index] = ExperimentResult(
+                    exp_id, str(Status.CANCELLED), _STOPPED, None, plan.name, self.sweep.id
+                )
             raise
         finally:
             for sink in echoes.values():
                 sink.flush()
+        result.sweep_id = self.sweep.id
+        return result
+
+    def not_started(self, index: int) -> ExperimentResult:
+        """The result of a spec that fail-fast kept from starting."""
+        return self.interrupted.get(index) or ExperimentResult(
+            "", str(Status.CANCELLED), _NOT_STARTED, None, self.plans[index].name,
+            self.sweep.id if self.sweep is not None else None,
+        )  # fmt: skip
+
+
+_STOPPED = "cancelled: fail-fast stopped the batch after another experiment failed"
+_NOT_STARTED = "not started: fail-fast stopped the batch after another experiment failed"
 
 
 def _echo_lines(stream: str, exp_id: str) -> _supervise.LineSink:
@@ -183,16 +256,19 @@ async def run_multiple(
     parallel: int | None,
     verbose: bool,
     launcher: Launcher = (None, None),
+    options: Options = Options(),
 ) -> list[ExperimentResult]:
-    """Run every spec; results in the order of the specs. ``launcher``: (name, options)."""
-    batch = _Batch(specs, parallel, verbose, launcher)
+    """Run every spec; results in the order of the specs (each spec's latest attempt; with
+    fail-fast, a spec stopped or never started reads cancelled). ``launcher``: (name,
+    options)."""
+    batch = _Batch(specs, parallel, verbose, launcher, options)
     results: list[ExperimentResult | None] = [None] * len(batch.plans)
 
     def keep(index: int, result: ExperimentResult) -> None:
         results[index] = result
 
     await batch.run(keep)
-    return [r for r in results if r is not None]
+    return [r if r is not None else batch.not_started(i) for i, r in enumerate(results)]
 
 
 async def as_completed(
@@ -201,18 +277,23 @@ async def as_completed(
     parallel: int | None,
     verbose: bool,
     launcher: Launcher = (None, None),
+    options: Options = Options(),
 ) -> AsyncGenerator[ExperimentResult, None]:
-    """Yield each result as its experiment finishes.
+    """Yield each experiment's result as it finishes (every attempt's, with retries; with
+    fail-fast, the ones it stopped come last, as cancelled).
 
     Leaving the loop early is safe inside ``contextlib.aclosing(...)``: the children still
     running are then stopped and recorded as cancelled before ``aclosing`` returns.
     """
-    batch = _Batch(specs, parallel, verbose, launcher)
-    send, receive = anyio.create_memory_object_stream[ExperimentResult](len(batch.plans))
+    batch = _Batch(specs, parallel, verbose, launcher, options)
+    most = len(batch.plans) * (batch.policy.retries + 1)  # every attempt's result fits
+    send, receive = anyio.create_memory_object_stream[ExperimentResult](most)
 
     async def produce() -> None:
         with send:
             await batch.run(lambda _index, result: send.send_nowait(result))
+            for result in batch.interrupted.values():
+                await send.send(result)
 
     async with anyio.create_task_group() as tg, receive:
         tg.start_soon(produce)

@@ -13,7 +13,7 @@ import functools
 import json
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,10 +58,12 @@ def create_record(
     git: gitinfo.GitState | None = None,
     staged: bool = False,
     legacy_params: bool = True,
+    stamp: Mapping[str, Any] | None = None,
 ) -> tuple[str, Path]:
     """Write the experiment (status created, or staged) and return (id, directory).
 
     ``legacy_params=False`` skips params.yaml (see ``experiment.create_stored``).
+    ``stamp``: more metadata fields (a sweep's ``sweep_id``, ``retry_of``, ``gpus``...).
     """
     git = git if git is not None else gitinfo.capture()
     meta = experiment.new_metadata(
@@ -77,6 +79,8 @@ def create_record(
     meta.script_arg = plan.script_arg
     meta.depends_on = list(plan.depends_on)
     meta.cli_args = dict(plan.cli_args)
+    for key, value in (stamp or {}).items():
+        setattr(meta, key, value)
     if staged:
         lifecycle.apply(meta, Status.STAGED)
     exp_dir = experiment.create_stored(meta, plan.config, git, legacy_params=legacy_params)
@@ -116,10 +120,14 @@ def for_experiment(
     return dataclasses.replace(base, env=env, ahead=ahead)
 
 
-def _start(exp_dir: Path) -> tuple[Any, _supervise.FileSink, _supervise.FileSink]:
-    """Mark the experiment running and open its output files (in a worker thread: both
-    touch the disk, and the event loop serves the other experiments meanwhile)."""
+def _start(
+    exp_dir: Path, stamp: Mapping[str, Any] | None = None
+) -> tuple[Any, _supervise.FileSink, _supervise.FileSink]:
+    """Mark the experiment running (with the fields of ``stamp``) and open its output files
+    (in a worker thread: both touch the disk, and the event loop serves the others)."""
     with store.editing_metadata(exp_dir) as meta:
+        for key, value in (stamp or {}).items():
+            setattr(meta, key, value)
         lifecycle.apply(meta, Status.RUNNING)
         meta.heartbeat_at = now_iso()
     out = _supervise.FileSink(exp_dir / layout.ARTIFACTS / "stdout.txt")
@@ -178,13 +186,15 @@ async def run_child(
     grace: float = _supervise.GRACE,
     on_start: Callable[[int], None] | None = None,
     ahead: int = 0,
+    stamp: Mapping[str, Any] | None = None,
 ) -> ExperimentResult:
     """Run the created/staged experiment ``exp_id`` as ``launch`` (from ``script_launch``).
 
     Writes ``artifacts/stdout.txt`` and ``stderr.txt``; returns its result. On cancellation
     the child's group is stopped, the experiment is recorded as cancelled, and the
     cancellation propagates. ``on_start`` gets the pid of the child's process group leader;
-    ``ahead`` is how many more launches like this one will follow soon (see ``_spawner``).
+    ``ahead`` is how many more launches like this one will follow soon (see ``_spawner``);
+    ``stamp``: metadata fields written as it is marked running (a staged one's sweep).
     """
     launch = for_experiment(launch, exp_id, cli_args or {}, ahead)
     slots = resources.gpu_slots(launch.env)
@@ -196,7 +206,7 @@ async def run_child(
             on_start(pid)
 
     with anyio.CancelScope(shield=True):  # once marked running, the finally below must run
-        meta, out, err = await anyio.to_thread.run_sync(_start, exp_dir)
+        meta, out, err = await anyio.to_thread.run_sync(_start, exp_dir, stamp)
     extra_out = list(sinks(exp_id, "stdout")) if sinks else []
     extra_err = list(sinks(exp_id, "stderr")) if sinks else []
     outcome: _supervise.Outcome | None = None

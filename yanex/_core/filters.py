@@ -37,6 +37,7 @@ class Filters:
     started_before: float | None = None
     ended_after: float | None = None
     ended_before: float | None = None
+    sweep_id: str | None = None  # an id or id prefix of the sweep (yanex run / run_multiple)
     archived: bool | None = False
     limit: int | None = None
 
@@ -54,6 +55,7 @@ class Filters:
         out.tags = _str_list(given.get("tags"), "tags")
         out.project = given.get("project")
         out.script_pattern = given.get("script_pattern")
+        out.sweep_id = _sweep_id(given.get("sweep_id"))
         for key in ("started_after", "started_before", "ended_after", "ended_before"):
             value = given.get(key)
             if value is not None:
@@ -71,6 +73,7 @@ class Filters:
             and (self.project is None or s.project == self.project)
             and (self.name is None or _name_matches(s.name, self.name))
             and (self.script_pattern is None or _script_matches(s.script_path, self))
+            and (self.sweep_id is None or (s.sweep_id or "").startswith(self.sweep_id))
             and self._times_match(s)
         )
 
@@ -99,6 +102,7 @@ SELECTING = frozenset(
         "started_before",
         "ended_after",
         "ended_before",
+        "sweep_id",
     }
 )
 _FILTER_KEYS = SELECTING | {"archived", "limit"}
@@ -164,6 +168,17 @@ def _statuses(value: Any) -> list[str] | None:
                 f"unknown status {status!r} (choose from {', '.join(STATUSES)})"
             )
     return statuses
+
+
+def _sweep_id(value: Any) -> str | None:
+    if value is None:
+        return None
+    key = value.strip().lower() if isinstance(value, str) else ""
+    if not (1 <= len(key) <= 8 and all(c in "0123456789abcdef" for c in key)):
+        raise InvalidFilterError(
+            f"sweep_id must be a sweep id (8 hex digits) or its prefix: {value!r}"
+        )
+    return key
 
 
 def _limit(value: Any) -> int | None:

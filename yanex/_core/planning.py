@@ -17,7 +17,7 @@ from yanex import _launchers as launchers
 from yanex._launchers import Choice
 from yanex.errors import ConfigError
 
-from . import child, depspec, params, sweeps
+from . import child, depspec, params, pool, slots, sweeps
 
 SWEEP_TAG = "sweep"
 
@@ -47,6 +47,12 @@ class Request:
     launcher: str | None = None  # --launcher (default: the config's, else local)
     launcher_opts: list[str] = field(default_factory=list)  # --launcher-opt KEY=VALUE
     detach: bool = False  # --detach: submit to the cluster and return
+    resume: str | None = None  # --resume SWEEP_ID: rerun the members that did not complete
+    force: bool = False  # --force: resume even though a script changed since the sweep
+    retries: int = 0  # --retries N: run a failed member again up to N times
+    fail_fast: bool = False  # --fail-fast: stop the sweep at its first failure
+    gpus: str | None = None  # --gpus 0,1,2,3 | auto
+    gpus_per_run: int | None = None  # --gpus-per-run K (default 1)
 
 
 @dataclass
@@ -77,9 +83,11 @@ class Plan:
 
 
 def prepare(req: Request) -> Plan | None:
-    """Check the request and plan its experiments; None for ``--staged``. Writes nothing."""
+    """Check the request and plan its experiments; None for ``--staged`` and ``--resume``.
+    Writes nothing."""
     _check_flags(req)
-    if req.staged or req.ids:
+    _check_sweep_flags(req)
+    if req.staged or req.ids or req.resume:
         return None
     script = _check_script(req.script)
     resolved = params.resolve(
@@ -114,7 +122,72 @@ def prepare(req: Request) -> Plan | None:
     dry_run = req.dry_run or bool(defaults.get("dry_run", False))
     plan = Plan(template, resolved.params, total, sweep, dry_run=dry_run, stage=stage, deps=deps)
     plan.launcher = launcher_choice(req, defaults.get("launcher"))
+    if req.gpus is not None and not plan.launcher.local:
+        raise ConfigError(GPUS_ON_SLURM)
+    policy(req, total)  # a bad --gpus / -j is refused before anything is made
     return plan
+
+
+GPUS_ON_SLURM = (
+    "--gpus is for the local launcher: on Slurm, Slurm assigns the GPUs "
+    "(--launcher-opt gpus_per_node=K)"
+)
+
+
+def policy(req: Request, total: int, parallel: int | None = None) -> tuple[int, pool.Policy]:
+    """(workers, the pool's policy) for running ``total`` experiments as ``req`` says:
+    ``-j`` (or ``parallel``, a resumed sweep's) bounded by the GPU slots; ConfigError for a
+    bad ``--gpus`` or a ``-j`` the slots cannot serve."""
+    parallel = req.parallel if req.parallel is not None else parallel
+    gpus = None
+    if req.gpus is not None:
+        ids = slots.parse(req.gpus)
+        per_run = slots.check_per_run(req.gpus_per_run or 1, ids)
+        parallel = slots.workers(req.parallel, ids, per_run)
+        gpus = slots.Slots(ids, per_run)
+    workers = pool.worker_count(parallel, total)
+    return workers, pool.Policy(retries=req.retries, fail_fast=req.fail_fast, gpus=gpus)
+
+
+def _check_sweep_flags(req: Request) -> None:
+    if req.retries < 0:
+        raise ConfigError("--retries must be 0 or a positive number")
+    if req.gpus_per_run is not None and req.gpus is None:
+        raise ConfigError("--gpus-per-run goes with --gpus (the GPU slots to share)")
+    if req.gpus is not None and req.launcher not in (None, "local"):
+        raise ConfigError(GPUS_ON_SLURM)
+    if req.force and not req.resume:
+        raise ConfigError("--force goes with --resume (run a sweep whose script changed)")
+    running = (("--retries", req.retries), ("--fail-fast", req.fail_fast), ("--gpus", req.gpus))
+    given = [flag for flag, value in running if value]
+    if req.stage and given:
+        raise ConfigError(f"{given[0]} applies when experiments run: give it to yanex run --staged")
+    if req.resume:
+        _check_resume_flags(req)
+
+
+def _check_resume_flags(req: Request) -> None:
+    given = [
+        flag
+        for flag, value in (
+            ("SCRIPT", req.script),
+            ("--config", req.config_files),
+            ("--param", req.params),
+            ("--clone-from", req.clone_from),
+            ("-D/--depends-on", req.depends_on),
+            ("--stage", req.stage),
+            ("--staged", req.staged),
+            ("--id", req.ids),
+            ("--dry-run", req.dry_run),
+            ("--launcher", req.launcher),
+            ("--launcher-opt", req.launcher_opts),
+            ("--name", req.name),
+            ("--tag", req.tags),
+        )
+        if value
+    ]
+    if given:
+        raise ConfigError(f"--resume reruns the sweep's members as they were: drop {given[0]}")
 
 
 def launcher_choice(req: Request, configured: dict[str, Any] | None = None) -> Choice:

@@ -13,11 +13,9 @@ provides the terminal sinks for each child's streams.
 
 from __future__ import annotations
 
-import functools
+import dataclasses
 import signal
-import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -27,152 +25,20 @@ import anyio.to_thread
 
 from yanex import _supervise
 from yanex._models import ExperimentResult, Status
-from yanex._store import fs, layout, store
-from yanex.errors import YanexError
+from yanex._store import store
 
-from . import child, gitinfo, lifecycle, pool
-from .planning import Plan
-
-
-@dataclass
-class Job:
-    """One experiment about to run (already in the store)."""
-
-    exp_id: str
-    exp_dir: Path
-    script: Path
-    script_args: list[str]
-    cli_args: dict[str, Any]
-    name: str | None
-    index: int = 0  # position in the plan, for a summary in plan order
-    legacy_params: dict[str, Any] | None = None  # params.yaml still to write, once started
-    script_arg: str | None = None  # the script as the caller named it (default: ``script``)
-
-
-# --- the store side -----------------------------------------------------------------------
-
-
-def mark_stale(stop: threading.Event | None = None) -> list[str]:
-    """Mark every 'running' experiment whose supervisor is gone as failed; their ids.
-
-    ``stop`` ends the scan early (the run it accompanies is over): it is housekeeping, and
-    every reader already reports such experiments as failed, so a partial pass is fine.
-    """
-    stale = []
-    for exp_dir in store.iter_experiment_dirs():
-        if stop is not None and stop.is_set():
-            break
-        raw = fs.read_bytes(exp_dir / layout.METADATA) or b""
-        if b'"running"' not in raw:  # cheap filter: most experiments are finished
-            continue
-        try:
-            if lifecycle.mark_stale_failed(exp_dir):
-                stale.append(exp_dir.name)
-        except YanexError:  # an unreadable experiment is not ours to fix here
-            continue
-    return stale
-
-
-class GitProbe:
-    """The git state, captured in a thread from the moment ``yanex run`` starts.
-
-    ``git rev-parse`` and ``git diff`` take milliseconds to tens of milliseconds; run
-    beside the argument parsing and planning, they are off the path to the first child.
-    """
-
-    def __init__(self) -> None:
-        self._state: list[gitinfo.GitState] = []
-        self._thread = threading.Thread(target=self._capture, name="yanex-git", daemon=True)
-        self._thread.start()
-
-    def _capture(self) -> None:
-        self._state.append(gitinfo.capture())
-
-    def get(self) -> gitinfo.GitState:
-        self._thread.join()
-        return self._state[0] if self._state else gitinfo.capture()
-
-
-def stage(plan: Plan, git: GitProbe | None = None) -> list[tuple[str, str | None]]:
-    """Create the plan's experiments as staged; (id, name) of each."""
-    git_state = (git or GitProbe()).get()
-    out = []
-    for spec in plan.children():
-        exp_id, _ = child.create_record(spec, git=git_state, staged=True)
-        out.append((exp_id, spec.name))
-    return out
-
-
-def staged_jobs() -> list[Job]:
-    """The staged experiments, oldest first."""
-    found = []
-    for exp_dir in store.iter_experiment_dirs():
-        try:
-            meta = store.read_metadata(exp_dir)
-        except YanexError:
-            continue
-        if meta.status == Status.STAGED:
-            found.append((meta.created_at or "", meta, exp_dir))
-    found.sort(key=lambda item: item[0])
-    return [
-        Job(
-            meta.id,
-            exp_dir,
-            Path(meta.script_path or ""),
-            list(meta.script_args),
-            dict(meta.cli_args),
-            meta.name,
-            index,
-            script_arg=_as_named(meta.script_arg, meta.script_path),
-        )
-        for index, (_, meta, exp_dir) in enumerate(found)
-    ]
-
-
-def _as_named(script_arg: str | None, script_path: str | None) -> str | None:
-    """The script as the user named it when staging, if that name still reaches the same
-    file from here (python would be given it); else None: its absolute path is used."""
-    if not script_arg or not script_path:
-        return None
-    try:
-        same = Path(script_arg).resolve() == Path(script_path).resolve()
-    except OSError:
-        return None
-    return script_arg if same else None
-
-
-def existing_jobs(jobs: list[Job]) -> Iterator[Callable[[], Job]]:
-    """The jobs of experiments already in the store, in the form ``Run.execute`` takes."""
-    return (functools.partial(_same, job) for job in jobs)
-
-
-def _same(job: Job) -> Job:
-    return job
-
-
-def new_jobs(plan: Plan, git: GitProbe | None = None) -> Iterator[Callable[[], Job]]:
-    """For each planned experiment, a function that creates its record when called."""
-    probe = git or GitProbe()
-
-    def maker(index: int, spec: child.ChildPlan) -> Callable[[], Job]:
-        def make() -> Job:
-            exp_id, exp_dir = child.create_record(spec, git=probe.get(), legacy_params=False)
-            return Job(
-                exp_id,
-                exp_dir,
-                spec.script,
-                spec.script_args,
-                spec.cli_args,
-                spec.name,
-                index,
-                spec.config,
-                spec.script_arg,
-            )
-
-        return make
-
-    return (maker(index, spec) for index, spec in enumerate(plan.children()))
-
+from . import child, gitinfo, pool, slots
+from . import sweep as sweeps
+from .members import GitProbe as GitProbe  # noqa: PLC0414 (re-exported: runner.GitProbe ...)
+from .members import Job as Job  # noqa: PLC0414
+from .members import Member as Member  # noqa: PLC0414
+from .members import mark_stale as mark_stale  # noqa: PLC0414
+from .members import new_jobs as new_jobs  # noqa: PLC0414
+from .members import new_members as new_members  # noqa: PLC0414
+from .members import plan_of as plan_of  # noqa: PLC0414
+from .members import stage as stage  # noqa: PLC0414
+from .members import staged_jobs as staged_jobs  # noqa: PLC0414
+from .members import staged_members as staged_members  # noqa: PLC0414
 
 # --- running ------------------------------------------------------------------------------
 
@@ -198,7 +64,11 @@ class Observer:
 
 
 class Run:
-    """Runs jobs at most ``workers`` at a time and keeps the tally."""
+    """Runs a sweep's members at most ``workers`` at a time and keeps the tally.
+
+    ``policy``: retries, fail-fast and GPU slots (``pool.Policy``); ``sweep``: the sweep
+    the experiments are recorded in (``sweep.Info``).
+    """
 
     def __init__(
         self,
@@ -210,6 +80,9 @@ class Run:
         observer: Observer | None = None,
         caller: _supervise.Caller | None = None,
         expected: _supervise.Launch | None = None,
+        policy: pool.Policy | None = None,
+        sweep: sweeps.Info | None = None,
+        git: GitProbe | None = None,
     ) -> None:
         """``caller``: whose environment, working directory and umask the children get
         (default: this process's, now). ``expected``: the launch most jobs will use (new
@@ -222,10 +95,17 @@ class Run:
         self.timeout = timeout
         self.grace = grace
         self.observer = observer or Observer()
-        self.results: list[ExperimentResult] = []
+        self.policy = policy or pool.Policy()
+        self.sweep = sweep
+        self.git = git
+        self.results: list[ExperimentResult] = []  # the latest attempt of each member
         self.order: dict[str, int] = {}  # experiment id -> position in the plan
         self.running: dict[str, int] = {}  # experiment id -> its process group
-        self.started = 0
+        self.started = 0  # attempts started (and ``finished``: ended)
+        self.finished = 0
+        self.retried = 0
+        self.outcome = pool.Outcome()
+        self._slot: dict[int, int] = {}  # member index -> its place in ``results``
         self._tg: anyio.abc.TaskGroup
 
     def count(self, status: str) -> int:
@@ -238,15 +118,17 @@ class Run:
     def ok(self) -> bool:
         return all(r.status == Status.COMPLETED for r in self.results)
 
-    async def execute(self, jobs: Iterator[Callable[[], Job]]) -> None:
-        """Run every job; cancellation stops the running children and propagates."""
+    async def execute(self, members: Iterable[Member]) -> None:
+        """Run every member; cancellation stops the running children and propagates."""
         self.observer.begin(self.total, self.workers)
+        if self.git is None:
+            self.git = GitProbe()
         if self.expected is not None:
             _supervise.prepare(self.expected, min(self.workers, self.total), ensure=True)
         try:
             async with anyio.create_task_group() as tg:
                 self._tg = tg
-                await pool.run_all(jobs, self.workers, self._take)
+                self.outcome = await pool.run_all(members, self.workers, self._take, self.policy)
         finally:
             if self.expected is not None:
                 _supervise.drop(self.expected)
@@ -256,15 +138,37 @@ class Run:
         launch = child.script_launch(self.caller, script, job.script_args)
         if self.expected is not None and launch.argv == self.expected.argv:
             launch.stdin, launch.foreground = self.expected.stdin, self.expected.foreground
+        if job.gpus:
+            launch.env = {**launch.env, slots.ENV: slots.env_value(job.gpus)}
         return launch
 
-    async def _take(self, make: Callable[[], Job]) -> None:
-        with anyio.CancelScope(shield=True):  # a created record must get to run_child
-            job = await anyio.to_thread.run_sync(make)
-        self.started += 1
-        await self._run_one(job)
+    def _make(self, member: Member, attempt: pool.Attempt) -> Job:
+        """The job of this attempt: the staged experiment itself first, else a new record."""
+        retry_of = attempt.previous if attempt.number else member.retry_of
+        if self.sweep is not None:
+            stamp = self.sweep.stamp(member.plan, member.index, retry_of, attempt.gpus)
+        else:
+            stamp = {"gpus": list(attempt.gpus) or None, "retry_of": retry_of}
+        if attempt.number == 0 and member.existing is not None:
+            return dataclasses.replace(member.existing, gpus=attempt.gpus, stamp=stamp)
+        spec = member.plan
+        git = self.git.get() if self.git is not None else gitinfo.capture()
+        exp_id, exp_dir = child.create_record(spec, git=git, legacy_params=False, stamp=stamp)
+        return Job(
+            exp_id, exp_dir, spec.script, spec.script_args, spec.cli_args, spec.name,
+            member.index, spec.config, spec.script_arg, attempt.gpus, retry_of,
+        )  # fmt: skip
 
-    async def _run_one(self, job: Job) -> None:
+    async def _take(self, member: Member, attempt: pool.Attempt) -> tuple[str, str]:
+        with anyio.CancelScope(shield=True):  # a created record must get to run_child
+            job = await anyio.to_thread.run_sync(self._make, member, attempt)
+        self.started += 1
+        if attempt.number:
+            self.retried += 1
+        result = await self._run_one(job)
+        return result.experiment_id, result.status
+
+    async def _run_one(self, job: Job) -> ExperimentResult:
         self.observer.started(job)
         try:
             result = await child.run_child(
@@ -277,6 +181,7 @@ class Run:
                 sinks=lambda _id, stream: self.observer.sinks(job, stream),
                 grace=self.grace,
                 on_start=lambda pid: self._on_start(job, pid),
+                stamp=job.stamp,
             )
         except anyio.get_cancelled_exc_class():
             with anyio.CancelScope(shield=True):
@@ -284,6 +189,7 @@ class Run:
             self._done(job, result)
             raise
         self._done(job, result)
+        return result
 
     def _on_start(self, job: Job, pid: int) -> None:
         self.running[job.exp_id] = pid
@@ -294,7 +200,13 @@ class Run:
         self.running.pop(job.exp_id, None)
         self.order[job.exp_id] = job.index
         self.observer.streams_ended(job)
-        self.results.append(result)
+        self.finished += 1
+        place = self._slot.get(job.index)
+        if place is None:
+            self._slot[job.index] = len(self.results)
+            self.results.append(result)
+        else:  # a retry: its result replaces the failed attempt's in the tally
+            self.results[place] = result
         self.observer.finished(job, result, self)
 
     def kill_now(self) -> None:

@@ -51,7 +51,44 @@ class Metadata(msgspec.Struct, kw_only=True):
     environment: dict[str, Any] | None = None
     launcher: str | None = None  # where it ran: None or "local" here, "slurm" on a cluster
     slurm: dict[str, Any] | None = None  # job_id, array_job_id, array_index, node, state...
+    sweep_id: str | None = None  # the yanex run / run_multiple call that started it
+    sweep_index: int | None = None  # which member of that sweep (its place in the plan)
+    retry_of: str | None = None  # the failed or interrupted attempt this one replaces
+    script_sha256: str | None = None  # of the script file when the experiment was created
+    gpus: list[int] | None = None  # the GPU slots it was given (its CUDA_VISIBLE_DEVICES)
     resources: dict[str, Any] | None = None  # peak_rss_mb, cpu_seconds, gpu_mem_peak_mb
+    format_version: int = FORMAT_VERSION
+
+
+class SweepMember(msgspec.Struct, kw_only=True):
+    """One member of a sweep as planned: what each of its attempts runs."""
+
+    script: str  # absolute path
+    script_arg: str | None = None  # as the caller named it
+    script_args: list[str] = []
+    config: dict[str, Any] = {}
+    name: str | None = None
+    tags: list[str] = []
+    description: str | None = None
+    project: str | None = None
+    depends_on: list[str] = []
+    cli_args: dict[str, Any] = {}
+
+
+class Sweep(msgspec.Struct, kw_only=True):
+    """``<store>/.sweeps/<id>.json``: one ``yanex run`` or ``run_multiple`` call's members and
+    how they ran, written once before the first member starts (what ``--resume`` reruns)."""
+
+    id: str
+    created_at: str
+    kind: str = "run"  # "run" (yanex run) or "batch" (run_multiple / as_completed)
+    members: list[SweepMember] = []
+    script_sha256: dict[str, str] = {}  # script path -> hash of the file at the sweep's start
+    parallel: int | None = None
+    timeout: float | None = None
+    launcher: str | None = None
+    launcher_options: dict[str, Any] = {}
+    cwd: str | None = None
     format_version: int = FORMAT_VERSION
 
 

@@ -4,6 +4,7 @@ Filters (keyword arguments of most functions): ``ids`` (ids or id prefixes, any 
 ``status`` (a status or a list, any of them), ``name`` (glob; ``""`` = unnamed), ``tags`` (all
 of them), ``project``, ``script_pattern``, ``started_after``/``started_before``/
 ``ended_after``/``ended_before`` (datetime, ISO string or phrase such as "1 week ago"),
+``sweep_id`` (the sweep a ``yanex run`` or ``run_multiple`` call recorded, or its prefix),
 ``archived`` (False = active only, True = archived only, None = both; the default) and
 ``limit``. Results are ordered newest first. Unlike the CLI, these functions do not limit
 themselves to the current project unless ``project=`` is given.

@@ -100,6 +100,16 @@ class Experiment:
         return self._rec.summary.error_message
 
     @property
+    def sweep_id(self) -> str | None:
+        """The sweep (``yanex run`` or ``run_multiple`` call) that started it."""
+        return self._rec.summary.sweep_id
+
+    @property
+    def retry_of(self) -> str | None:
+        """The id of the failed or interrupted attempt this experiment replaces."""
+        return self._rec.summary.retry_of
+
+    @property
     def archived(self) -> bool:
         return self._rec.archived
 
