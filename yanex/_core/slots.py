@@ -25,12 +25,11 @@ def parse(value: str | Sequence[int]) -> list[int]:
         text = value.strip()
         if text == "auto":
             return _detected()
-        items: list[object] = [part.strip() for part in text.split(",")]
+        slots = [_slot(part.strip(), text=True) for part in text.split(",")]
     elif isinstance(value, Sequence):
-        items = list(value)
+        slots = [_slot(item, text=False) for item in value]
     else:
         raise ConfigError(f"gpus must be a list of GPU indices, not {type(value).__name__}")
-    slots = [_slot(item) for item in items]
     if not slots:
         raise ConfigError("gpus: give at least one GPU index (e.g. --gpus 0,1)")
     seen: set[int] = set()
@@ -41,14 +40,14 @@ def parse(value: str | Sequence[int]) -> list[int]:
     return slots
 
 
-def _slot(item: object) -> int:
+def _slot(item: object, *, text: bool) -> int:
     if isinstance(item, bool):
         raise ConfigError(f"gpus: {item!r} is not a GPU index")
     if isinstance(item, int):
         if item < 0:
             raise ConfigError(f"gpus: {item} is not a GPU index (negative)")
         return item
-    if isinstance(item, str) and item.isdigit():
+    if text and isinstance(item, str) and item.isdigit():
         return int(item)
     raise ConfigError(f"gpus: {item!r} is not a GPU index (a non-negative integer)")
 
