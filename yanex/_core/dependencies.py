@@ -14,7 +14,7 @@ then its dependencies, then theirs, breadth first.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -207,14 +207,21 @@ class Graph:
     def add_missing(self, ref: str, dependent: query.Record, slot: str) -> None:
         self.missing.add(ref)
         self.nodes.setdefault(dependent.id, dependent)
-        edge = (ref, dependent.id, slot)
-        if edge not in self.edges:
-            self.edges.append(edge)
+        self._link((ref, dependent.id, slot))
 
     def add_edge(self, dep: query.Record, dependent: query.Record, slot: str) -> None:
         self.nodes.setdefault(dep.id, dep)
         self.nodes.setdefault(dependent.id, dependent)
-        edge = (dep.id, dependent.id, slot)
+        self._link((dep.id, dependent.id, slot))
+
+    def merge(self, other: Graph) -> None:
+        """Add ``other``'s nodes, missing dependencies and edges (each edge once)."""
+        self.nodes.update(other.nodes)
+        self.missing.update(other.missing)
+        for edge in other.edges:
+            self._link(edge)
+
+    def _link(self, edge: tuple[str, str, str]) -> None:
         if edge not in self.edges:
             self.edges.append(edge)
 
@@ -241,39 +248,48 @@ class Graph:
         return (rec.created if rec is not None else "", node)
 
 
-def upstream(targets: list[query.Record], depth: int) -> Graph:
+def _walk(
+    targets: list[query.Record],
+    depth: int,
+    step: Callable[[Graph, query.Record], Iterator[query.Record]],
+) -> Graph:
+    """The graph around ``targets`` up to ``depth`` levels away, breadth first: ``step``
+    adds one record's edges to the graph and yields the records they reach."""
     graph = Graph(nodes={t.id: t for t in targets})
     frontier, seen = list(targets), {t.id for t in targets}
     for _level in range(depth):
         nxt = []
         for rec in frontier:
-            for slot, ref in slots_of(rec.dir, rec.summary.depends_on).items():
-                dep = _lookup(ref)
-                if dep is None:
-                    graph.add_missing(ref, rec, slot)
-                    continue
-                graph.add_edge(dep, rec, slot)
-                if dep.id not in seen:
-                    seen.add(dep.id)
-                    nxt.append(dep)
+            for other in step(graph, rec):
+                if other.id not in seen:
+                    seen.add(other.id)
+                    nxt.append(other)
         frontier = nxt
     return graph
+
+
+def upstream(targets: list[query.Record], depth: int) -> Graph:
+    def its_dependencies(graph: Graph, rec: query.Record) -> Iterator[query.Record]:
+        for slot, ref in slots_of(rec.dir, rec.summary.depends_on).items():
+            dep = _lookup(ref)
+            if dep is None:
+                graph.add_missing(ref, rec, slot)
+                continue
+            graph.add_edge(dep, rec, slot)
+            yield dep
+
+    return _walk(targets, depth, its_dependencies)
 
 
 def downstream(targets: list[query.Record], depth: int) -> Graph:
-    dependents = _all_dependents()
-    graph = Graph(nodes={t.id: t for t in targets})
-    frontier, seen = list(targets), {t.id for t in targets}
-    for _level in range(depth):
-        nxt = []
-        for rec in frontier:
-            for slot, child in dependents.get(rec.id, []):
-                graph.add_edge(rec, child, slot)
-                if child.id not in seen:
-                    seen.add(child.id)
-                    nxt.append(child)
-        frontier = nxt
-    return graph
+    everyone = _all_dependents()
+
+    def its_dependents(graph: Graph, rec: query.Record) -> Iterator[query.Record]:
+        for slot, child in everyone.get(rec.id, []):
+            graph.add_edge(rec, child, slot)
+            yield child
+
+    return _walk(targets, depth, its_dependents)
 
 
 def slots_text(slots: dict[str, str]) -> str:
@@ -290,10 +306,5 @@ def slots_text(slots: dict[str, str]) -> str:
 
 def lineage(targets: list[query.Record], depth: int) -> Graph:
     graph = upstream(targets, depth)
-    down = downstream(targets, depth)
-    graph.nodes.update(down.nodes)
-    graph.missing.update(down.missing)
-    for edge in down.edges:
-        if edge not in graph.edges:
-            graph.edges.append(edge)
+    graph.merge(downstream(targets, depth))
     return graph
