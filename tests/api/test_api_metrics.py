@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 import yanex
+from tests.support.run import start_together
 from yanex._core import lifecycle
 from yanex._store import store
 
@@ -261,21 +262,8 @@ def test_two_processes_create_context_lose_no_step(work_dir: Path) -> None:
         exp_id, exp_dir = exp.experiment_id, exp.experiment_dir
     (work_dir / "joiner.py").write_text(JOINER)
     n = 400
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "joiner.py", exp_id, str(w), str(n)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        for w in range(2)
-    ]
-    for p in procs:
-        assert p.stdout is not None and p.stdout.readline().strip() == "ready"
-    for p in procs:
-        assert p.stdin is not None
-        p.stdin.write("go\n")
-        p.stdin.flush()
+    argvs = [[sys.executable, "joiner.py", exp_id, str(w), str(n)] for w in range(2)]
+    procs = start_together(argvs)
     for p in procs:
         assert p.wait(timeout=60) == 0
     entries = _metrics(exp_dir)

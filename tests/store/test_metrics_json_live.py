@@ -19,6 +19,7 @@ import pytest
 import yanex
 import yanex.results as yr
 from tests.support.cli import run_cli
+from tests.support.run import start_together
 from yanex._store import layout, metrics
 
 
@@ -153,21 +154,8 @@ def test_concurrent_processes_keep_metrics_json_exact(work_dir: Path) -> None:
         exp_id, exp_dir = exp.experiment_id, exp.experiment_dir
         yanex.log_metrics({"w": -1, "i": 0})
         n = 150
-        procs = [
-            subprocess.Popen(
-                [sys.executable, "writer.py", exp_id, str(w), str(n)],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                text=True,
-            )
-            for w in range(3)
-        ]
-        for p in procs:
-            assert p.stdout is not None and p.stdout.readline().strip() == "ready"
-        for p in procs:
-            assert p.stdin is not None
-            p.stdin.write("go\n")
-            p.stdin.flush()
+        argvs = [[sys.executable, "writer.py", exp_id, str(w), str(n)] for w in range(3)]
+        procs = start_together(argvs)
         for i in range(n):
             yanex.log_metrics({"w": 9, "i": i})
             if i % 10 == 0:  # readers see our steps while the others write
@@ -307,25 +295,6 @@ def test_dead_run_marked_failed_gets_a_whole_metrics_json(work_dir: Path, store_
     assert listed.returncode == 0, listed.stderr
     assert [e["status"] for e in json.loads(listed.stdout)] == ["failed"]
     assert [e["v"] for e in _file(exp_dir)] == list(range(40))
-
-
-@pytest.fixture
-def small_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """A 1 MiB tmpfs as the store (needs root and mount rights; skipped elsewhere)."""
-    mount_point = tmp_path / "disk"
-    mount_point.mkdir()
-    res = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount_point)],
-        capture_output=True,
-        check=False,
-    )
-    if res.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here: {res.stderr.decode().strip()}")
-    monkeypatch.setenv("YANEX_EXPERIMENTS_DIR", str(mount_point / "store"))
-    try:
-        yield mount_point
-    finally:
-        subprocess.run(["umount", "-l", str(mount_point)], check=False)
 
 
 def test_full_disk_metrics_json_never_hides_a_stored_step(small_disk: Path) -> None:

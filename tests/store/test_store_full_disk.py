@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import uuid
 from pathlib import Path
 
 import pytest
@@ -14,24 +12,6 @@ import pytest
 import yanex
 from tests.support.cli import run_cli
 from yanex._store import store
-
-
-@pytest.fixture
-def small_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """A 1 MiB tmpfs as the store (needs root and mount rights; skipped elsewhere)."""
-    mount_point = tmp_path / f"disk-{uuid.uuid4().hex[:6]}"
-    mount_point.mkdir()
-    res = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount_point)],
-        capture_output=True, check=False,
-    )  # fmt: skip
-    if res.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here: {res.stderr.decode().strip()}")
-    monkeypatch.setenv("YANEX_EXPERIMENTS_DIR", str(mount_point / "store"))
-    try:
-        yield mount_point
-    finally:
-        subprocess.run(["umount", "-l", str(mount_point)], check=False)
 
 
 def test_full_disk_loses_nothing_stored_and_keeps_experiments_readable(small_disk: Path) -> None:

@@ -357,38 +357,26 @@ except Exception as exc:
     assert wait_for(lambda: not pids_with("sleep 7.15"), 5)
 
 
-def test_stale_on_a_full_disk_is_reported_with_the_cause(tmp_path: Path, monkeypatch) -> None:
+def test_stale_on_a_full_disk_is_reported_with_the_cause(small_disk: Path) -> None:
     """A supervisor that died on a full disk left 'running': list reports it failed with
     "no space left on device" even though the record cannot be rewritten yet, and records it
     once there is room again."""
-    mount_point = tmp_path / "disk"
-    mount_point.mkdir()
-    res = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount_point)],
-        capture_output=True, check=False,
-    )  # fmt: skip
-    if res.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here: {res.stderr.decode().strip()}")
-    try:
-        monkeypatch.setenv("YANEX_EXPERIMENTS_DIR", str(mount_point / "store"))
-        exp = make("on-full-disk")
-        _running(exp, pid=dead_pid(), host=socket.gethostname())
-        filler = mount_point / "filler"
-        with open(filler, "wb") as fh, pytest.raises(OSError):
-            while True:
-                fh.write(b"\0" * 65536)
-                fh.flush()
-        res = run_cli("list", "-F", "json")
-        assert res.returncode == 0, res.stderr
-        (item,) = json.loads(res.stdout)
-        assert item["status"] == "failed"
-        assert item["error_message"].endswith(": no space left on device")
-        assert _meta(exp)["status"] == "running"  # could not be written: nothing half-done
-        filler.unlink()
-        assert yr.get_experiment(exp).status == "failed"
-        assert _meta(exp)["status"] == "failed"
-    finally:
-        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+    exp = make("on-full-disk")
+    _running(exp, pid=dead_pid(), host=socket.gethostname())
+    filler = small_disk / "filler"
+    with open(filler, "wb") as fh, pytest.raises(OSError):
+        while True:
+            fh.write(b"\0" * 65536)
+            fh.flush()
+    res = run_cli("list", "-F", "json")
+    assert res.returncode == 0, res.stderr
+    (item,) = json.loads(res.stdout)
+    assert item["status"] == "failed"
+    assert item["error_message"].endswith(": no space left on device")
+    assert _meta(exp)["status"] == "running"  # could not be written: nothing half-done
+    filler.unlink()
+    assert yr.get_experiment(exp).status == "failed"
+    assert _meta(exp)["status"] == "failed"
 
 
 def test_create_experiment_record_lives_with_its_process(work_dir: Path) -> None:

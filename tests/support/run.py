@@ -89,3 +89,19 @@ def start_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = 
 
 def error_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.strip()]
+
+
+def start_together(argvs: list[list[str]]) -> list[subprocess.Popen[str]]:
+    """Start each command, wait until every one has printed ``ready`` (its first line), then
+    write ``go`` to each one's stdin, so that they run their work at the same time."""
+    procs = [
+        subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        for argv in argvs
+    ]
+    for p in procs:
+        assert p.stdout is not None and p.stdout.readline().strip() == "ready"
+    for p in procs:
+        assert p.stdin is not None
+        p.stdin.write("go\n")
+        p.stdin.flush()
+    return procs
