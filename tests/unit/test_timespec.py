@@ -16,22 +16,17 @@ NOW = datetime(2024, 3, 31, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def local_zone(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The user's zone is UTC+05:30 (a POSIX TZ string: no zone database needed)."""
-    monkeypatch.setenv("TZ", "IST-5:30")
+def zone(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The user's time zone is ``request.param`` (a POSIX TZ string: no zone database)."""
+    monkeypatch.setenv("TZ", request.param)
     time.tzset()
     yield
     monkeypatch.undo()
     time.tzset()
 
 
-@pytest.fixture
-def utc_zone(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("TZ", "UTC0")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+local_zone = pytest.mark.parametrize("zone", ["IST-5:30"], indirect=True)  # UTC+05:30
+utc_zone = pytest.mark.parametrize("zone", ["UTC0"], indirect=True)
 
 
 @pytest.mark.parametrize(
@@ -76,7 +71,8 @@ def test_a_year_back_from_a_leap_day() -> None:
     assert timespec.parse("4 years ago", now=leap) == datetime(2020, 2, 29, 8, 0, tzinfo=UTC)
 
 
-@pytest.mark.usefixtures("local_zone")
+@local_zone
+@pytest.mark.usefixtures("zone")
 def test_days_start_at_the_users_local_midnight() -> None:
     """12:00 UTC is 17:30 in UTC+05:30: today began at 18:30 UTC the day before."""
     assert timespec.parse("today", now=NOW) == datetime(2024, 3, 30, 18, 30, tzinfo=UTC)
@@ -84,14 +80,16 @@ def test_days_start_at_the_users_local_midnight() -> None:
     assert timespec.parse("tomorrow", now=NOW) == datetime(2024, 3, 31, 18, 30, tzinfo=UTC)
 
 
-@pytest.mark.usefixtures("local_zone")
+@local_zone
+@pytest.mark.usefixtures("zone")
 def test_an_iso_time_without_a_zone_is_local() -> None:
     assert timespec.parse("2024-01-31") == datetime(2024, 1, 30, 18, 30, tzinfo=UTC)
     assert timespec.parse("2024-01-31 14:30") == datetime(2024, 1, 31, 9, 0, tzinfo=UTC)
     assert timespec.parse(datetime(2024, 1, 31, 14, 30)) == datetime(2024, 1, 31, 9, 0, tzinfo=UTC)
 
 
-@pytest.mark.usefixtures("local_zone")
+@local_zone
+@pytest.mark.usefixtures("zone")
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -106,7 +104,8 @@ def test_an_iso_time_with_a_zone_keeps_it(text: str, expected: datetime) -> None
     assert timespec.parse(text) == expected
 
 
-@pytest.mark.usefixtures("utc_zone")
+@utc_zone
+@pytest.mark.usefixtures("zone")
 def test_datetimes_are_returned_in_utc() -> None:
     aware = datetime(2024, 1, 1, tzinfo=timezone(timedelta(hours=5)))
     assert timespec.parse(aware) == datetime(2023, 12, 31, 19, 0, tzinfo=UTC)
