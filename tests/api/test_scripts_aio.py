@@ -11,16 +11,8 @@ import anyio
 import pytest
 
 import yanex.aio
+from tests.support.batch import alive
 from yanex.errors import ExperimentContextError
-
-
-def _alive(pid: int) -> bool:
-    """True while ``pid`` runs (a zombie waiting for its reaper counts as gone)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
 
 
 async def _wait_for(path: Path, timeout: float = 10) -> str:
@@ -78,7 +70,7 @@ async def test_cancelling_stops_the_process_group_and_logs_it(store_dir: Path) -
                 scope.cancel()
     assert scope.cancelled_caught
     await anyio.sleep(0.05)
-    assert not _alive(bg) and not _alive(sh)
+    assert not alive(bg) and not alive(sh)
     run = json.loads((exp_dir / "script_runs.json").read_text())[0]
     assert "cancelled" in run["error"]
 
