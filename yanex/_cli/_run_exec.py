@@ -56,7 +56,10 @@ async def execute(
         workers, policy = planning.policy(request, total, parallel)
     except ConfigError as exc:
         _console.fail(str(exc), _console.EXIT_USAGE)
-    info = await anyio.to_thread.run_sync(_sweep_info, members, request, resume)
+    try:
+        info = await anyio.to_thread.run_sync(_sweep_info, members, request, resume)
+    except OSError as exc:  # an unusable store: one line, as the records' creation would say
+        _console.fail(str(exc))
     view = _run_view.make_view(total, workers)
     view.sweep_id = info.id
     expected = None
