@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -40,10 +41,11 @@ INTERVAL = 2.0  # seconds between samples
 MB = 1024 * 1024
 
 
-def interval() -> float | None:
-    """Seconds between samples: ``$YANEX_RESOURCE_INTERVAL`` when set, else INTERVAL; None
-    for ``0`` (no samples while running; the summary at the end is still written)."""
-    raw = os.environ.get(_context.ENV_RESOURCE_INTERVAL, "").strip()
+def interval(env: Mapping[str, str] | None = None) -> float | None:
+    """Seconds between samples: ``$YANEX_RESOURCE_INTERVAL`` (of ``env``, default ours) when
+    set, else INTERVAL; None for ``0`` (no samples while running; the summary at the end is
+    still written)."""
+    raw = (os.environ if env is None else env).get(_context.ENV_RESOURCE_INTERVAL, "").strip()
     if not raw:
         return INTERVAL
     try:
@@ -217,6 +219,25 @@ def finish(watch: Watch, usage: Mapping[str, float] | None) -> dict[str, Any]:
             )
             store.append_resource_sample(watch.exp_dir, line)
     return summary
+
+
+def sample_every(watch: Watch, stop: threading.Event) -> None:
+    """Sample ``watch`` every ``watch.every`` seconds until ``stop`` is set (a thread's
+    loop, for a supervisor without an event loop: a Slurm job)."""
+    while watch.every is not None and not stop.wait(watch.every):
+        sample([watch])
+
+
+def children_usage(before: Any, after: Any) -> dict[str, float]:
+    """The ``usage`` of one child, from ``resource.getrusage(RUSAGE_CHILDREN)`` taken before
+    it started and after it was reaped (no other child reaped meanwhile): CPU time adds up;
+    the peak RSS is the largest of any child, so it is this child's only if it grew."""
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    usage = {"cpu_seconds": cpu}
+    if after.ru_maxrss > before.ru_maxrss:
+        scale = 1 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB on Linux
+        usage["maxrss_bytes"] = float(after.ru_maxrss * scale)
+    return usage
 
 
 # --- GPUs (NVML, optional) ------------------------------------------------------------------

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import resource
 import signal
 import subprocess
 import threading
@@ -25,10 +26,12 @@ from types import FrameType
 from typing import Any
 
 from yanex import _context
+from yanex._core import resources
 from yanex._models import Status
 from yanex._sinks import Tail
 from yanex._store import layout, store
 from yanex._store.clock import now_iso
+from yanex.errors import ConfigError
 
 from .slurm import Task
 
@@ -165,6 +168,15 @@ def _stderr_tail(exp_dir: Path) -> str:
     return tail.text()
 
 
+def _watch(task: Task, exp_dir: Path) -> resources.Watch:
+    """What samples the script's process tree here (``resources``), as a local run does."""
+    try:
+        every = resources.interval(task.env)
+    except ConfigError:  # refused where it was submitted; here it cannot be reported
+        every = resources.INTERVAL
+    return resources.Watch(exp_dir, resources.gpu_slots(task.env), every=every)
+
+
 def run(task: Task) -> str:
     """Run the experiment (the function submitit calls in the job); its final status."""
     from yanex import _supervise
@@ -174,12 +186,20 @@ def run(task: Task) -> str:
     if not _start(exp_dir):
         return "skipped"
     started = time.monotonic()
+    watch, stop = _watch(task, exp_dir), threading.Event()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     script = _Script(task, exp_dir)
+    watch.pid = script.proc.pid
+    sampler = threading.Thread(target=resources.sample_every, args=(watch, stop), daemon=True)
+    sampler.start()
     signal.signal(signal.SIGTERM, script.on_sigterm)
     # submitit's warning before the time limit (USR2) would requeue or checkpoint a
     # function; a script is neither: the limit itself ends the job, settled as TIMEOUT
     signal.signal(signal.SIGUSR2, signal.SIG_IGN)
     code = script.wait()
+    stop.set()
+    sampler.join()
+    usage = resources.children_usage(before, resource.getrusage(resource.RUSAGE_CHILDREN))
     if script.stopped_by_slurm:
         return "stopped by Slurm"  # settled from the accounting (``slurm_accounting``)
     outcome = _supervise.Outcome(
@@ -189,7 +209,7 @@ def run(task: Task) -> str:
         stderr_tail=_stderr_tail(exp_dir),
     )
     status, message = child._final(exp_dir, outcome, task.timeout)
-    child._finish(exp_dir, status, message, code)
+    child._finish(exp_dir, status, message, code, watch=watch, usage=usage)
     with store.editing_metadata(exp_dir) as meta:  # the job function returns: it completes
         meta.slurm = {**(meta.slurm or {}), "state": "COMPLETED"}
     return str(status)
