@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from yanex._core import compare as _compare
@@ -46,25 +46,34 @@ def collect(
         return {exp_id: _keep(entries, wanted) for exp_id, entries in series.items()}
     params = {rec.id: flat for rec, (_entries, flat) in found}
     columns = _param_columns(params, include_params)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for exp_id, entries in series.items():
         extra = {c: params[exp_id].get(c) for c in columns}
-        for entry in entries:
-            for key, value in entry.items():
-                if key in _compare.NOT_METRICS or (wanted is not None and key not in wanted):
-                    continue
-                rows.append(
-                    {
-                        "experiment_id": exp_id,
-                        "step": entry.get("step"),
-                        "metric_name": key,
-                        "value": value,
-                        **extra,
-                    }
-                )
+        rows.extend(metric_rows(exp_id, entries, wanted, extra))
     from ._frames import long_metrics_frame
 
     return long_metrics_frame(rows, columns)
+
+
+def metric_rows(
+    exp_id: str,
+    entries: list[dict[str, Any]],
+    wanted: set[str] | None,
+    extra: dict[str, Any],
+) -> Iterator[dict[str, Any]]:
+    """The long-format rows of one experiment's metric entries: one per (step, metric) in
+    ``wanted`` (None: every metric), each followed by the ``extra`` columns."""
+    for entry in entries:
+        for key, value in entry.items():
+            if key in _compare.NOT_METRICS or (wanted is not None and key not in wanted):
+                continue
+            yield {
+                "experiment_id": exp_id,
+                "step": entry.get("step"),
+                "metric_name": key,
+                "value": value,
+                **extra,
+            }
 
 
 def _keep(entries: list[dict[str, Any]], wanted: set[str] | None) -> list[dict[str, Any]]:

@@ -233,7 +233,7 @@ class ExperimentGraph:
         (``params``: "auto", "all", "none" or names), then the ``meta`` columns asked for
         (name, status, script, project, ...)."""
         from ._frames import long_metrics_frame, pandas
-        from ._long import _param_columns
+        from ._long import _param_columns, metric_rows
 
         pandas()
         chosen = self.filter(**filters)
@@ -241,23 +241,11 @@ class ExperimentGraph:
         flat = {e.id: _compare.flatten(_params_of(e, include_dep_params)) for e in chosen}
         columns = _param_columns(flat, params)
         meta_names = list(meta or ())
-        rows = []
+        rows: list[dict[str, Any]] = []
         for exp in chosen:
             extra = {c: flat[exp.id].get(c) for c in columns}
             extra.update({m: _meta_value(exp, m) for m in meta_names})
-            for entry in exp.get_metrics():
-                for key, value in entry.items():
-                    if key in _compare.NOT_METRICS or (wanted is not None and key not in wanted):
-                        continue
-                    rows.append(
-                        {
-                            "experiment_id": exp.id,
-                            "step": entry.get("step"),
-                            "metric_name": key,
-                            "value": value,
-                            **extra,
-                        }
-                    )
+            rows.extend(metric_rows(exp.id, exp.get_metrics(), wanted, extra))
         return long_metrics_frame(rows, [*columns, *meta_names])
 
 
