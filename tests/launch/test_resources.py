@@ -53,11 +53,14 @@ def _only_id(store: Path) -> str:
     return exp_dir.name
 
 
+@pytest.mark.parametrize("backend", ["asyncio", "uvloop", "trio"])
 def test_yanex_run_records_a_200_mb_peak_and_every_reader_shows_it(
-    cli_backend: str, store_dir: Path, work_dir: Path, monkeypatch: pytest.MonkeyPatch
+    backend: str, store_dir: Path, work_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A script holding 200 MB shows a peak RSS of at least 200 MB in metadata.json, in
-    samples taken while it ran, in show, in list -F json and in yanex.results."""
+    samples taken while it ran, in show, in list -F json and in yanex.results (yanex run
+    on each event loop)."""
+    monkeypatch.setenv("YANEX_ASYNC_BACKEND", backend)
     monkeypatch.setenv("YANEX_RESOURCE_INTERVAL", "0.1")
     write_script(work_dir / "alloc.py", ALLOC)
     result = run_cli("run", "alloc.py")
