@@ -18,6 +18,7 @@ import subprocess
 import sys
 from collections.abc import Generator
 from pathlib import Path
+from typing import Any
 
 import anyio
 import anyio.lowlevel
@@ -89,18 +90,28 @@ def test_help_imports_no_command_and_no_loop(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("args", "own"),
-    [(["list"], "list_cmd"), (["get", "status"], "get"), (["get", "metrics.acc"], "get")],
+    ("args", "declared", "own"),
+    [
+        (["list"], "list_cmd", "_list"),
+        (["get", "status"], "get", "_get"),
+        (["get", "metrics.acc"], "get", "_get"),
+    ],
     ids=["list", "get-status", "get-metric"],
 )
 def test_query_commands_run_without_loop_or_planner(
-    tmp_path: Path, exp_id: str, args: list[str], own: str
+    tmp_path: Path, exp_id: str, args: list[str], declared: str, own: str
 ) -> None:
-    """list and get load neither an event loop, nor the run planner, nor other commands."""
-    modules = _modules(tmp_path, *args, *([exp_id] if args[0] == "get" else []))
-    others = tuple(m for m in COMMAND_MODULES if m != f"yanex._cli.{own}")
-    assert not _loaded(modules, (*LOOP, *RUN_MACHINERY, *others))
-    assert f"yanex._cli.{own}" in modules
+    """list and get load neither an event loop, nor the run planner, nor other commands;
+    once click has described them (the first run, if the cache was cold), not asyncclick
+    either: _fast parses their arguments and calls their click-free callback."""
+    full = [*args, *([exp_id] if args[0] == "get" else [])]
+    first = _modules(tmp_path, *full)
+    modules = _modules(tmp_path, *full)
+    others = tuple(m for m in COMMAND_MODULES if m != f"yanex._cli.{declared}")
+    for loaded in (first, modules):
+        assert not _loaded(loaded, (*LOOP, *RUN_MACHINERY, *others))
+        assert f"yanex._cli.{own}" in loaded
+    assert not _loaded(modules, ("asyncclick", f"yanex._cli.{declared}", "yanex._cli._root"))
 
 
 def test_get_loads_no_rich_on_a_terminal(tmp_path: Path, exp_id: str) -> None:
@@ -204,10 +215,9 @@ async def test_in_loop_awaits_in_the_running_loop() -> None:
 
 @pytest.fixture
 def help_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """The help cache in a file of this test's own."""
-    path = tmp_path / "cache" / "help.txt"
-    monkeypatch.setattr(_fast, "_places", lambda: [str(path)])
-    return path
+    """The cache in files of this test's own."""
+    monkeypatch.setattr(_fast, "_places", lambda what: [str(tmp_path / "cache" / f"{what}.txt")])
+    return tmp_path / "cache" / "help.txt"
 
 
 def _by_click(monkeypatch: pytest.MonkeyPatch, *args: str) -> tuple[int, str, str]:
@@ -225,7 +235,7 @@ def test_help_from_the_cache_is_what_click_prints(
     bytes on the same stream with the same exit code."""
     first = run_cli(*args)
     assert help_cache.is_file()
-    assert _fast._read() is not None
+    assert _fast._read("help") is not None
     again = run_cli(*args)
     expected = _by_click(monkeypatch, *args)
     assert (first.returncode, first.stdout, first.stderr) == expected
@@ -238,18 +248,18 @@ def test_help_cache_holds_for_its_own_circumstances_only(
 ) -> None:
     """Another terminal width, locale or asyncclick, or another argument, goes to click."""
     _fast.remember(["--help"])
-    assert _fast._read() == _root.help_text()
+    assert _fast._read("help") == _root.help_text()
     monkeypatch.setenv("COLUMNS", "60")  # click would wrap the text differently
-    assert _fast._read() is None
+    assert _fast._read("help") is None
     assert not _fast.answer(["--help"])
     monkeypatch.delenv("COLUMNS")
     monkeypatch.setenv("LANGUAGE", "de")  # gettext could translate "Usage:"
-    assert _fast._read() is None
+    assert _fast._read("help") is None
     monkeypatch.delenv("LANGUAGE")
-    assert _fast._read() is not None
+    assert _fast._read("help") is not None
     lines = help_cache.read_text().split("\n")
     help_cache.write_text("\n".join([str(help_cache.parent), *lines[1:]]))  # another click
-    assert _fast._read() is None
+    assert _fast._read("help") is None
     for args in (["list"], ["--version"], ["-v", "--help"], ["get", "--help"]):
         assert not _fast.answer(args)
 
@@ -270,3 +280,87 @@ def test_cached_help_loads_no_asyncclick(tmp_path: Path) -> None:
     _modules(tmp_path, "--help")  # click answers (unless the cache holds it already)
     modules = _modules(tmp_path, "--help")
     assert not _loaded(modules, ("asyncclick", "typing", "yanex._cli._root"))
+
+
+# --- list and get parsed from click's description of them (_fast) --------------------------
+
+PARSED = {
+    "list": [
+        [], ["-g"], ["--global", "--all"], ["-ga"], ["-ag", "-l", "3"], ["-gl3"],
+        ["-g", "--limit=3", "--format=csv"], ["-s", "completed", "-s", "failed", "-t", "x"],
+        ["--status=completed", "-n", ""], ["--name=", "-l", "2"], ["-n", "a*", "-F", "json"],
+        ["--ids", "a,b", "-i", "c"], ["--sweep", "s1", "--all-attempts"], ["-l", "007"],
+        ["--started-after", "1 week ago", "--ended-before", "2020-01-01"], ["-p", "p", "-c", "x"],
+    ],
+    "get": [
+        ["status", "abc"], ["status"], ["status", "-g", "--latest"], ["-g", "status", "x"],
+        ["stdout", "abc", "--head", "2"], ["stdout", "abc", "--tail=3", "-f"],
+        ["lr", "--default", "X", "abc"], ["status", "--", "-abc"], ["lineage", "--depth", "3"],
+        ["id", "-gs", "completed", "-F", "sweep"], ["--", "-x"],
+    ],
+}  # fmt: skip
+REFUSED = [
+    ["list", "x"], ["list", "-l"], ["list", "-l", "x"], ["list", "-l", "-3"], ["list", "-z"],
+    ["list", "--nope"], ["list", "--all=1"], ["list", "-a=1"], ["list", "-h"], ["list", "--help"],
+    ["list", "-n", "-x"], ["get"], ["get", "a", "b", "c"], ["get", "a", "--head", "x"],
+    ["--version"], ["-x", "list"], ["get", "a", "-v"], ["list", "-gh"],
+    ["get", "a", "b", "--", "-l"],
+]  # fmt: skip
+
+
+def _spec(name: str) -> dict[str, Any]:
+    spec = _fast._describe(name)
+    assert spec is not None, f"{name} is not described for _fast"
+    return spec
+
+
+def _click_params(name: str, args: list[str]) -> dict[str, Any]:
+    ctx = _root.cli.context_class(_root.cli, info_name="yanex", **_root.cli.context_settings)
+    command = _root.cli.get_command(ctx, name)
+    assert command is not None
+    return _runner.drive(command.make_context(name, list(args), parent=ctx)).params
+
+
+@pytest.mark.parametrize(
+    ("name", "args"), [(name, args) for name, cases in PARSED.items() for args in cases]
+)
+def test_fast_parse_gives_what_click_gives(name: str, args: list[str]) -> None:
+    """For ordinary command lines, the values _fast passes are exactly click's."""
+    parsed = _fast._parse(_spec(name)["command"], args)
+    assert parsed is not None, args
+    kwargs, rest = parsed
+    assert rest == []
+    by_click = _click_params(name, args)
+    assert kwargs == by_click
+    assert {k: type(v) for k, v in kwargs.items()} == {k: type(v) for k, v in by_click.items()}
+
+
+@pytest.mark.parametrize("args", REFUSED, ids=" ".join)
+def test_fast_leaves_to_click_what_it_does_not_know(args: list[str]) -> None:
+    """Help, --version, unknown options, bad or missing values, extra arguments: click's (and
+    so are its messages: these give the same output either way, see the next test)."""
+    name = next((a for a in args if not a.startswith("-")), "list")
+    assert _fast._parsed(name, _spec(name), args) is None
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["list", "-g", "-l", "2"], ["list", "-l", "x"], ["get", "nosuch", "-g", "--latest"],
+     ["-v", "get", "status", "-g", "--latest"], ["list", "--help"], ["get", "status", "a", "b"]],
+    ids=" ".join,
+)  # fmt: skip
+def test_fast_answers_as_click_does(
+    monkeypatch: pytest.MonkeyPatch, exp_id: str, args: list[str]
+) -> None:
+    """The same output, streams and exit code whether _fast or click answers."""
+    run_cli(*args)  # click describes the command for _fast, if it had not yet
+    fast = run_cli(*args)
+    assert (fast.returncode, fast.stdout, fast.stderr) == _by_click(monkeypatch, *args)
+
+
+def test_fast_runs_only_commands_without_click_in_their_callback() -> None:
+    """Commands whose callback is in their click module, and those that run in an event
+    loop, are never described for _fast (click runs them)."""
+    assert _fast._describe("show") is None
+    assert _fast._describe("run") is None
+    assert _fast._describe("nosuch") is None

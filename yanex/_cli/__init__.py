@@ -4,10 +4,11 @@ first use.
 Each command lives in its own module (``_cli/<name>.py``, exposing ``command``); the root
 imports a module only when its command is invoked (``yanex --help`` lists the commands from
 ``COMMANDS`` without importing any), so a command pays only for its own imports.
-``main()`` is the console-script entry point: it answers ``yanex --help`` from a cache of
-click's own text when it can (``_fast``: no asyncclick import), else runs the command in an
-event loop or without one (``_runner``) and turns every yanex error into one line on stderr
-and a non-zero exit code (see ``_console.fail``).
+``main()`` is the console-script entry point: it answers ``yanex --help``, ``list`` and
+``get`` without importing asyncclick when it can (``_fast``, from what click described and
+printed before), else runs the command through click, in an event loop or without one
+(``_runner``), and turns every yanex error into one line on stderr and a non-zero exit
+code (see ``_console.fail``).
 """
 
 from __future__ import annotations
@@ -41,6 +42,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+def root(verbose: bool) -> None:
+    """yanex: Git-aware experiment tracking for Python scripts."""
+    if verbose:
+        from . import _console
+
+        _console.set_verbose()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     from . import _fast
@@ -52,8 +61,10 @@ def main(argv: list[str] | None = None) -> None:
 
     try:
         _console.run_cli(_root.cli, args)
-    finally:
-        _fast.remember(args)  # a cacheable answer click just gave, for the next time
+    except SystemExit:  # the usual end of an error, or of bare `yanex`
+        _fast.remember(args)
+        raise
+    _fast.remember(args)  # what click described or printed, for the next time
 
 
 def __getattr__(name: str) -> object:

@@ -2,7 +2,8 @@
 
 Rich is used only when stdout is a terminal (and ``NO_COLOR`` is unset); otherwise output is
 plain text that scripts can parse. Every yanex error becomes one line ``Error: ...`` on
-stderr with a non-zero exit code, never a traceback.
+stderr with a non-zero exit code, never a traceback. Printing needs no asyncclick (``echo``),
+so a command that does not parse its arguments with click (``_fast``) never imports it.
 """
 
 from __future__ import annotations
@@ -10,9 +11,12 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-import asyncclick as click
+if TYPE_CHECKING:
+    import asyncclick as click
+
+    from yanex.errors import YanexError
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -32,7 +36,7 @@ def verbose() -> bool:
 def note(text: str) -> None:
     """A ``--verbose`` line on stderr (nothing without --verbose)."""
     if _verbose:
-        click.echo(f"[yanex] {text}", err=True)
+        echo(f"[yanex] {text}", err=True)
 
 
 def is_tty() -> bool:
@@ -46,7 +50,7 @@ def use_rich() -> bool:
 def error(message: str) -> None:
     """One line on stderr."""
     first = str(message).strip().splitlines()[0] if str(message).strip() else "unknown error"
-    click.echo(f"Error: {first}", err=True)
+    echo(f"Error: {first}", err=True)
 
 
 def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
@@ -55,8 +59,27 @@ def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
     raise SystemExit(code)
 
 
-def echo(text: str = "", *, err: bool = False) -> None:
-    click.echo(text, err=err)
+def fail_for(exc: YanexError) -> NoReturn:
+    """The error line and exit code of a yanex error: 2 for bad input (ConfigError), else 1."""
+    from yanex.errors import ConfigError
+
+    fail(str(exc), EXIT_USAGE if isinstance(exc, ConfigError) else EXIT_ERROR)
+
+
+def echo(text: str = "", *, err: bool = False, nl: bool = True) -> None:
+    """``click.echo(text)``: the text and a newline, flushed. Written here without click when
+    click would write it unchanged (no ANSI escape to strip, a UTF-8 stream); else by click."""
+    stream = sys.stderr if err else sys.stdout
+    if stream is None:
+        return  # as click.echo: no stream, nothing written
+    encoding = str(getattr(stream, "encoding", "") or "").lower().replace("-", "")
+    if "\x1b" in text or encoding != "utf8":
+        import asyncclick as click
+
+        click.echo(text, err=err, nl=nl)
+        return
+    stream.write(text + "\n" if nl else text)
+    stream.flush()
 
 
 def table(
@@ -78,11 +101,11 @@ def table(
         return
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
     if title:
-        click.echo(title)
+        echo(title)
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
     for row in cells:
         lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
-    click.echo("\n".join(lines))  # one write: 10,000-row listings stay fast
+    echo("\n".join(lines))  # one write: 10,000-row listings stay fast
 
 
 def _usage_line(exc: click.exceptions.UsageError) -> str:
@@ -95,10 +118,13 @@ def _usage_line(exc: click.exceptions.UsageError) -> str:
 def run_cli(cli: click.Group, argv: list[str] | None) -> None:
     """Run the CLI (with or without an event loop, see ``_runner``); map errors to one line
     and an exit code."""
-    from yanex.errors import ConfigError, YanexError
+    import asyncclick as click
+
+    from yanex.errors import YanexError
 
     from . import _runner
 
+    _verbose.clear()  # each invocation starts quiet (the CLI may be called in one process twice)
     try:
         _runner.run(cli, sys.argv[1:] if argv is None else argv)
     except click.exceptions.Abort:
@@ -112,10 +138,8 @@ def run_cli(cli: click.Group, argv: list[str] | None) -> None:
         fail(exc.format_message(), exc.exit_code)
     except click.exceptions.Exit as exc:
         raise SystemExit(exc.exit_code) from None
-    except ConfigError as exc:
-        fail(str(exc), EXIT_USAGE)
     except YanexError as exc:
-        fail(str(exc))
+        fail_for(exc)
     except KeyboardInterrupt:
         fail("interrupted", 130)
     except BrokenPipeError:

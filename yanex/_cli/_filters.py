@@ -4,6 +4,10 @@
 ``FilterArgs``; ``FilterArgs.build`` turns them into ``filters.Filters`` (default scope: the
 current git repository's project). Bad values end the command with one ``Error:`` line and
 exit code 2; an ambiguous id prefix or name lists its candidates and exits 1.
+
+asyncclick is imported only where click itself is needed (declaring the options, asking for
+confirmation): what ``yanex list`` and ``yanex get`` run when ``_fast`` parses their
+arguments does not import it.
 """
 
 from __future__ import annotations
@@ -12,8 +16,6 @@ import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn, TypeVar
-
-import asyncclick as click
 
 from yanex._core import query
 from yanex._core.filters import Filters
@@ -107,8 +109,23 @@ class FilterArgs:
 _FILTER_FIELDS = tuple(FilterArgs.__dataclass_fields__)
 
 
+def with_filter_args(fn: F) -> F:
+    """``fn`` taking the filter flags' values as one ``filters: FilterArgs`` argument: the
+    callback ``filter_options`` gives click (and ``_fast`` calls, without click)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        values = {k: kwargs.pop(k) for k in _FILTER_FIELDS if k in kwargs}
+        return fn(*args, filters=FilterArgs(**values), **kwargs)
+
+    wrapper.__yanex_wrapper__ = f"{__name__}:with_filter_args"  # type: ignore[attr-defined]
+    return wrapper  # type: ignore[return-value]
+
+
 def filter_options(*, archived_help: str = "Include archived experiments.") -> Callable[[F], F]:
     """Add the shared filter flags; the command receives them as ``filters: FilterArgs``."""
+    import asyncclick as click
+
     options = [
         click.option("--ids", "-i", "ids", multiple=True, help="Experiment ids, comma-separated."),
         click.option("--status", "-s", multiple=True, help="Status (repeatable: any of them)."),
@@ -127,19 +144,17 @@ def filter_options(*, archived_help: str = "Include archived experiments.") -> C
     ]
 
     def decorate(fn: F) -> F:
-        @functools.wraps(fn)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            values = {k: kwargs.pop(k) for k in _FILTER_FIELDS if k in kwargs}
-            return fn(*args, filters=FilterArgs(**values), **kwargs)
-
+        wrapper = with_filter_args(fn)
         for option in reversed(options):
             wrapper = option(wrapper)
-        return wrapper  # type: ignore[return-value]
+        return wrapper
 
     return decorate
 
 
 def format_option(*, sweep: bool = False) -> Callable[[F], F]:
+    import asyncclick as click
+
     choices = FORMATS_WITH_SWEEP if sweep else FORMATS
     return click.option(
         "--format",
@@ -221,6 +236,8 @@ def latest(filters: FilterArgs) -> query.Record:
 def confirm(question: str) -> bool:
     """Ask on stderr. No answer at all (end of input, as in a script without --force) ends
     the command with exit 1, having done nothing."""
+    import asyncclick as click
+
     try:
         return bool(click.confirm(question, default=False, err=True))
     except click.exceptions.Abort:

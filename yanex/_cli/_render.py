@@ -14,8 +14,6 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-import asyncclick as click
-
 from yanex._core import metadata, values
 from yanex._store.clock import to_unix
 from yanex._store.schema import encode_pretty
@@ -64,11 +62,11 @@ run_seconds = metadata.run_seconds
 
 def raw(content: str) -> None:
     """Text exactly as given (no newline added): sweep output for shell substitution."""
-    click.echo(content, nl=False)
+    _console.echo(content, nl=False)
 
 
 def json_out(items: Any) -> None:
-    click.echo(encode_pretty(items).decode())
+    _console.echo(encode_pretty(items).decode())
 
 
 def csv_out(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
@@ -76,7 +74,7 @@ def csv_out(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(headers)
     writer.writerows([[text(c) for c in row] for row in rows])
-    click.echo(buf.getvalue(), nl=False)
+    _console.echo(buf.getvalue(), nl=False)
 
 
 def _md_cell(value: Any) -> str:
@@ -87,7 +85,7 @@ def markdown_out(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     lines = ["| " + " | ".join(_md_cell(h) for h in headers) + " |"]
     lines.append("| " + " | ".join("---" for _ in headers) + " |")
     lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
-    click.echo("\n".join(lines))
+    _console.echo("\n".join(lines))
 
 
 def emit(

@@ -1,4 +1,5 @@
-"""The root ``yanex`` group: an asyncclick group whose commands load on first use.
+"""The root ``yanex`` group: an asyncclick group whose commands load on first use. Its
+callback is ``yanex._cli.root`` (no click there: ``_fast`` calls it without click).
 
 Each command lives in its own module (``_cli/<name>.py``, exposing ``command``); the group
 imports a module only when its command is invoked, and ``yanex --help`` lists the commands
@@ -14,7 +15,8 @@ import asyncclick as click
 
 from yanex import __version__
 
-from . import COMMANDS
+from . import COMMANDS, root
+from ._fast import decorated
 
 
 class LazyGroup(click.Group):
@@ -55,17 +57,14 @@ class LazyGroup(click.Group):
             raise
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="yanex")
-@click.option(
-    "-v", "--verbose", is_flag=True, help="Say which filters and script arguments are used."
+cli: LazyGroup = decorated(
+    root,
+    click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]}),
+    click.version_option(__version__, prog_name="yanex"),
+    click.option(
+        "-v", "--verbose", is_flag=True, help="Say which filters and script arguments are used."
+    ),
 )
-def cli(verbose: bool) -> None:
-    """yanex: Git-aware experiment tracking for Python scripts."""
-    if verbose:
-        from yanex._cli import _console
-
-        _console.set_verbose()
 
 
 def help_text() -> str:

@@ -14,9 +14,10 @@ from __future__ import annotations
 import functools
 from collections.abc import Awaitable, Callable, Coroutine
 from contextvars import ContextVar
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import asyncclick as click
+if TYPE_CHECKING:
+    import asyncclick as click
 
 T = TypeVar("T")
 
