@@ -165,6 +165,17 @@ def test_a_bad_interval_is_refused_before_anything_runs(
     assert not store_dir.exists() or not any(store_dir.iterdir())
 
 
+def test_run_multiple_refuses_a_bad_interval_before_anything_runs(
+    store_dir: Path, work_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """run_multiple with a bad YANEX_RESOURCE_INTERVAL raises ValueError, nothing stored."""
+    monkeypatch.setenv("YANEX_RESOURCE_INTERVAL", "-2")
+    script = write_script(work_dir / "ok.py", "pass\n")
+    with pytest.raises(ValueError, match="YANEX_RESOURCE_INTERVAL"):
+        yanex.run_multiple([yanex.ExperimentSpec(script_path=script)])
+    assert not store_dir.exists() or not any(store_dir.iterdir())
+
+
 # --- the sampler itself --------------------------------------------------------------------
 
 

@@ -30,7 +30,7 @@ from yanex._models import TERMINAL, ExperimentResult, ExperimentSpec, Status
 from yanex._store import store
 from yanex.errors import ConfigError, ExperimentContextError, SpecError
 
-from . import child, cluster, echo, gitinfo, lifecycle, pool, slots, sweep
+from . import child, cluster, echo, gitinfo, lifecycle, pool, resources, slots, sweep
 
 OnResult = Callable[[int, ExperimentResult], None]
 Launcher = tuple[str | None, Mapping[str, Any] | None]  # (name, options): where specs run
@@ -61,6 +61,7 @@ def check(
         isinstance(parallel, bool) or not isinstance(parallel, int) or parallel < 0
     ):
         raise SpecError(f"parallel must be None, 0 (one per CPU) or a positive int: {parallel!r}")
+    resources.interval()  # a bad $YANEX_RESOURCE_INTERVAL: ConfigError (a ValueError) now
     return specs, pool.worker_count(parallel, len(specs))
 
 
