@@ -120,22 +120,6 @@ async def as_completed(
 
 # --- queries: the yanex.results functions, awaitable (the store is read in a worker thread) ---
 
-_QUERIES = frozenset(
-    {
-        "archive_experiments",
-        "compare",
-        "experiment_exists",
-        "export_experiments",
-        "find",
-        "get_best",
-        "get_experiment",
-        "get_experiment_count",
-        "get_experiments",
-        "get_latest",
-        "get_metrics",
-    }
-)
-
 if TYPE_CHECKING:  # built on first use below: importing yanex.results costs ~20 ms
     from yanex import results
 
@@ -153,7 +137,7 @@ if TYPE_CHECKING:  # built on first use below: importing yanex.results costs ~20
 
 
 def __getattr__(name: str) -> object:
-    if name not in _QUERIES:
+    if name not in _QUERIES:  # the names of __all__ this module does not define
         raise AttributeError(f"module 'yanex.aio' has no attribute {name!r}")
     from yanex import results
 
@@ -205,3 +189,6 @@ __all__ = [
     "run_multiple",
     "save_artifact",
 ]
+
+# the queries: what __all__ names and this module does not define (built by __getattr__)
+_QUERIES = frozenset(__all__) - frozenset(globals())
