@@ -215,8 +215,12 @@ async def supervise(
     timeout: float | None = None,
     grace: float = GRACE,
     on_start: Callable[[int], Awaitable[None] | None] | None = None,
+    on_end: Callable[[Outcome], None] | None = None,
 ) -> Outcome:
-    """Run ``launch`` to its end (or timeout/cancellation) and report how it ended."""
+    """Run ``launch`` to its end (or timeout/cancellation) and report how it ended.
+
+    ``on_end`` gets the outcome however it ends, cancellation included (which then goes on
+    propagating): the child's exit status and usage are not lost with the return value."""
     tail = Tail()
     launch.env[_context.ENV_SUPERVISOR_PID] = str(os.getpid())
     started = time.monotonic()
@@ -243,6 +247,8 @@ async def supervise(
         outcome.returncode = child.returncode
         outcome.usage = child.usage
         outcome.stderr_tail = tail.text()
+        if on_end is not None:
+            on_end(outcome)
     return outcome
 
 

@@ -150,6 +150,29 @@ def test_a_failed_experiment_has_its_resources_too(
     assert _meta(store_dir, result.experiment_id)["resources"]["peak_rss_mb"] >= 200
 
 
+@pytest.mark.anyio
+async def test_a_cancelled_experiment_keeps_the_account_of_its_reaped_child(
+    store_dir: Path, work_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cancelling run_multiple while its script holds 200 MB (no samples taken) records the
+    experiment cancelled, with the peak the kernel counted for the stopped child."""
+    monkeypatch.setenv("YANEX_RESOURCE_INTERVAL", "0")
+    monkeypatch.setenv("YANEX_KILL_GRACE", "0.5")
+    held = ALLOC.replace("time.sleep", "open('ready', 'w').close(); time.sleep")
+    script = write_script(work_dir / "hold.py", held)
+    spec = yanex.ExperimentSpec(script_path=script, script_args=["60"])
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(yanex.aio.run_multiple, [spec])
+        with anyio.fail_after(30):
+            while not (work_dir / "ready").exists():
+                await anyio.sleep(0.05)
+        tg.cancel_scope.cancel()
+    exp_id = _only_id(store_dir)
+    meta = _meta(store_dir, exp_id)
+    assert meta["status"] == "cancelled"
+    assert meta["resources"]["peak_rss_mb"] >= 200
+
+
 @pytest.mark.parametrize("value", ["-1", "soon", "inf"])
 def test_a_bad_interval_is_refused_before_anything_runs(
     value: str, store_dir: Path, work_dir: Path, monkeypatch: pytest.MonkeyPatch

@@ -210,6 +210,7 @@ async def run_child(
     extra_out = list(sinks(exp_id, "stdout")) if sinks else []
     extra_err = list(sinks(exp_id, "stderr")) if sinks else []
     outcome: _supervise.Outcome | None = None
+    ended: list[_supervise.Outcome] = []  # also when cancelled: the child's usage
     try:
         async with anyio.create_task_group() as tg:
             tg.start_soon(_heartbeat, exp_dir, watch)
@@ -221,6 +222,7 @@ async def run_child(
                 timeout=timeout,
                 grace=grace,
                 on_start=started,
+                on_end=ended.append,
             )
             tg.cancel_scope.cancel()
     finally:
@@ -229,7 +231,8 @@ async def run_child(
         if outcome is None:  # cancelled before or while running
             outcome = _supervise.Outcome(returncode=None, duration=0.0, cancelled=True)
         status, message = _final(exp_dir, outcome, timeout)
-        end = functools.partial(_finish, watch=watch, usage=outcome.usage)
+        usage = ended[-1].usage if ended else None
+        end = functools.partial(_finish, watch=watch, usage=usage)
         with anyio.CancelScope(shield=True):
             await anyio.to_thread.run_sync(end, exp_dir, status, message, outcome.returncode)
     return ExperimentResult(
