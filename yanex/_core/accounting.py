@@ -84,8 +84,7 @@ def _accounted(job_id: str) -> slurm.JobState | None:
     """Slurm's accounting of ``job_id``; one sacct call answers for its whole array, so a
     ``yanex list`` of a thousand-member sweep asks once."""
     array = slurm.array_ids([job_id])[0]
-    when, states = _SEEN.get(array, (0.0, {}))
-    if time.monotonic() - when > SEEN_FOR:
-        states = slurm.accounting([job_id]) or {}
-        _SEEN[array] = (time.monotonic(), states)
-    return states.get(job_id)
+    seen = _SEEN.get(array)
+    if seen is None or time.monotonic() - seen[0] > SEEN_FOR:
+        seen = _SEEN[array] = (time.monotonic(), slurm.accounting([job_id]) or {})
+    return seen[1].get(job_id)
