@@ -64,10 +64,12 @@ def _start(exp_dir: Path) -> bool:
     return True
 
 
-def _beat(exp_dir: Path) -> None:
+def _beat(exp_dir: Path, usage: dict[str, Any] | None = None) -> None:
     with store.editing_metadata(exp_dir) as meta:
         if meta.status == Status.RUNNING:
             meta.heartbeat_at = now_iso()
+            if usage is not None:  # the resources used so far
+                meta.resources = usage
 
 
 def _environment(task: Task) -> dict[str, str]:
@@ -104,6 +106,7 @@ class _Script:
         self.task, self.exp_dir = task, exp_dir
         self.stopped_by_slurm = False
         self.timed_out = False
+        self.watch: resources.Watch | None = None  # its samples, for the heartbeat
         artifacts = exp_dir / layout.ARTIFACTS
         out, err = _open(artifacts / "stdout.txt"), _open(artifacts / "stderr.txt")
         try:
@@ -141,7 +144,8 @@ class _Script:
             if deadline is not None and time.monotonic() >= deadline:
                 self.timed_out = True
                 return self._stop()
-            threading.Thread(target=_beat, args=(self.exp_dir,), daemon=True).start()
+            usage = self.watch.summary() if self.watch and self.watch.samples else None
+            threading.Thread(target=_beat, args=(self.exp_dir, usage), daemon=True).start()
 
     def _stop(self) -> int:
         for sig in (signal.SIGTERM, signal.SIGKILL):
@@ -189,7 +193,7 @@ def run(task: Task) -> str:
     watch, stop = _watch(task, exp_dir), threading.Event()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     script = _Script(task, exp_dir)
-    watch.pid = script.proc.pid
+    watch.pid, script.watch = script.proc.pid, watch
     sampler = threading.Thread(target=resources.sample_every, args=(watch, stop), daemon=True)
     sampler.start()
     signal.signal(signal.SIGTERM, script.on_sigterm)
