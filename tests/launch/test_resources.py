@@ -19,7 +19,7 @@ import pytest
 import yanex
 import yanex.aio
 import yanex.results as yr
-from tests.support.cli import run_cli, write_script
+from tests.support.cli import run_cli, run_cli_subprocess, write_script
 from yanex._core import resources
 
 # Touches every page of 200 MB (so it is resident), holds it a moment, then exits.
@@ -171,6 +171,35 @@ async def test_a_cancelled_experiment_keeps_the_account_of_its_reaped_child(
     meta = _meta(store_dir, exp_id)
     assert meta["status"] == "cancelled"
     assert meta["resources"]["peak_rss_mb"] >= 200
+
+
+@pytest.mark.anyio
+async def test_a_running_experiment_shows_its_resources_so_far(
+    store_dir: Path, work_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While it runs, the heartbeat puts the figures so far into metadata.json, and show
+    labels them as such."""
+    from yanex._core import lifecycle
+
+    monkeypatch.setenv("YANEX_RESOURCE_INTERVAL", "0.1")
+    monkeypatch.setattr(lifecycle, "HEARTBEAT_INTERVAL", 0.3)
+    waits = "import os\nwhile not os.path.exists('go'):\n    time.sleep(0.05)\n"
+    script = write_script(work_dir / "hold.py", ALLOC.replace("time.sleep(", waits + "(", 1))
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(yanex.aio.run_multiple, [yanex.ExperimentSpec(script_path=script)])
+        with anyio.fail_after(30):
+            while True:
+                await anyio.sleep(0.1)
+                ids = [d.name for d in store_dir.iterdir() if (d / "metadata.json").is_file()]
+                meta = _meta(store_dir, ids[0]) if ids else {}
+                if (meta.get("resources") or {}).get("peak_rss_mb", 0) >= 200:
+                    break
+        assert meta["status"] == "running"
+        # in its own process: run_cli would close this process's spawner, and the child
+        shown = await anyio.to_thread.run_sync(run_cli_subprocess, "show", ids[0])
+        assert "Resources (so far)" in shown.stdout
+        (work_dir / "go").touch()
+    assert _meta(store_dir, ids[0])["status"] == "completed"
 
 
 @pytest.mark.parametrize("value", ["-1", "soon", "inf"])
