@@ -202,6 +202,38 @@ async def test_a_running_experiment_shows_its_resources_so_far(
     assert _meta(store_dir, ids[0])["status"] == "completed"
 
 
+@pytest.mark.anyio
+async def test_a_sampler_that_fails_never_fails_the_experiment(
+    store_dir: Path, work_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store that refuses the samples (a full disk) and a sampler that raises lose lines,
+    not experiments: both complete, with their summary in metadata.json."""
+    import errno
+
+    from yanex._store import store
+
+    def full(*_args: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    real_sample = resources.sample
+    calls = []
+
+    def broken(watches: list[resources.Watch]) -> None:
+        calls.append(len(watches))
+        if len(calls) % 2:
+            raise RuntimeError("psutil went wrong")
+        real_sample(watches)
+
+    monkeypatch.setenv("YANEX_RESOURCE_INTERVAL", "0.1")
+    monkeypatch.setattr(store, "append_resource_sample", full)
+    monkeypatch.setattr(resources, "sample", broken)
+    script = write_script(work_dir / "alloc.py", ALLOC)
+    (result,) = await yanex.aio.run_multiple([yanex.ExperimentSpec(script_path=script)])
+    assert result.status == "completed" and len(calls) >= 2
+    assert not (store_dir / result.experiment_id / "resources.jsonl").exists()
+    assert _meta(store_dir, result.experiment_id)["resources"]["peak_rss_mb"] >= 200
+
+
 @pytest.mark.parametrize("value", ["-1", "soon", "inf"])
 def test_a_bad_interval_is_refused_before_anything_runs(
     value: str, store_dir: Path, work_dir: Path, monkeypatch: pytest.MonkeyPatch

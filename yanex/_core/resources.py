@@ -19,6 +19,7 @@ all their trees (``bench/bench_resources.py`` measures the cost).
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import sys
@@ -36,6 +37,8 @@ from yanex import _context
 from yanex._store import store
 from yanex._store.schema import GpuSample, ResourceSample
 from yanex.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 INTERVAL = 2.0  # seconds between samples
 MB = 1024 * 1024
@@ -198,7 +201,7 @@ def sample(watches: list[Watch]) -> None:
             if watch.done:
                 continue
             watch.add(line)
-            store.append_resource_sample(watch.exp_dir, line)
+            _append(watch, line)
 
 
 def finish(watch: Watch, usage: Mapping[str, float] | None) -> dict[str, Any]:
@@ -217,8 +220,17 @@ def finish(watch: Watch, usage: Mapping[str, float] | None) -> dict[str, Any]:
                 peak_rss_mb=summary["peak_rss_mb"],
                 final=True,
             )
-            store.append_resource_sample(watch.exp_dir, line)
+            _append(watch, line)
     return summary
+
+
+def _append(watch: Watch, line: ResourceSample) -> None:
+    """Append a sample; a store that cannot take it (full disk, removed folder) loses the
+    line, never the experiment (the summary still goes into metadata.json)."""
+    try:
+        store.append_resource_sample(watch.exp_dir, line)
+    except OSError as exc:
+        log.warning("resource sample of %s not written: %s", watch.exp_dir.name, exc)
 
 
 def sample_every(watch: Watch, stop: threading.Event) -> None:
@@ -292,6 +304,15 @@ def _load_nvml() -> Nvml | None:
         return None
 
 
+def _sample_safely(watches: list[Watch]) -> None:
+    """``sample``, in the task that shares a task group with the experiments' children:
+    whatever goes wrong in a sample is logged, it must not stop an experiment."""
+    try:
+        sample(watches)
+    except Exception:  # a failed sample is a missing line, never a failed run
+        log.warning("resource sampling failed", exc_info=True)
+
+
 # --- the one sampler of a supervisor --------------------------------------------------------
 
 
@@ -316,7 +337,7 @@ class Monitor:
                 await anyio.sleep(every)
                 batch = self._batch(watch)
                 if batch:
-                    await anyio.to_thread.run_sync(sample, batch)
+                    await anyio.to_thread.run_sync(_sample_safely, batch)
         finally:
             with self._lock:
                 self._watches.remove(watch)
