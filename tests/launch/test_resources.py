@@ -87,6 +87,8 @@ def test_yanex_run_records_a_200_mb_peak_and_every_reader_shows_it(
     exp = yr.get_experiment(exp_id)
     assert exp.resources == usage and exp.to_dict()["resources"] == usage
     assert exp.get_resource_samples() == samples
+    frame = yr.compare()
+    assert frame.loc[exp_id, ("resources", "peak_rss_mb")] == usage["peak_rss_mb"]
 
 
 @pytest.mark.anyio
