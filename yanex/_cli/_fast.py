@@ -31,7 +31,6 @@ interpreter has loaded) until it runs a command.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 
@@ -495,6 +494,8 @@ def _write(what: str, text: str) -> None:
                 fh.write(content)
             os.replace(tmp, path)
         except OSError:
+            import contextlib  # here: importing it costs --help a tenth of its time
+
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             continue

@@ -14,7 +14,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from yanex._core import compare, metadata, query
+from yanex._core import metadata, query
 from yanex._store import layout, store
 
 from ._filters import usage_error
@@ -89,6 +89,8 @@ class Source:
 
     @cached_property
     def metrics(self) -> dict[str, Any]:
+        from yanex._core import compare  # here: fields such as status do not need it
+
         return compare.last_values(store.read_metrics(self.rec.dir))
 
     @cached_property
@@ -99,6 +101,13 @@ class Source:
 
 
 nested = metadata.dotted
+
+
+def _flat(params: dict[str, Any]) -> dict[str, Any]:
+    """Parameters with dotted keys (``compare.flatten``, imported only when needed)."""
+    from yanex._core import compare
+
+    return compare.flatten(params)
 
 
 def value(src: Source, field: str, head: int | None, tail: int | None) -> tuple[Any, bool]:
@@ -134,7 +143,7 @@ def wildcard(src: Source, field: str) -> dict[str, Any]:
             pattern = field[len(start) :]
     sources: list[tuple[str, dict[str, Any]]] = []
     if prefix in ("", "params"):
-        sources.append(("params.", compare.flatten(src.params)))
+        sources.append(("params.", _flat(src.params)))
     if prefix in ("", "metrics"):
         sources.append(("metrics.", src.metrics))
     out: dict[str, Any] = {}
@@ -158,7 +167,7 @@ _SPECIAL: dict[str, Reader] = {
     "artifacts": _artifact_list,
     "experiment-dir": lambda src: (str(src.rec.dir), True),
     "artifacts-dir": lambda src: (str(src.rec.dir / layout.ARTIFACTS), True),
-    "params": lambda src: (sorted(compare.flatten(src.params)), True),
+    "params": lambda src: (sorted(_flat(src.params)), True),
     "metrics": lambda src: (list(src.metrics), True),
     "dependencies": lambda src: (src.slots, True),
     "tags": lambda src: (src.rec.tags, True),
