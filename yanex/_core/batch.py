@@ -30,7 +30,7 @@ from yanex._models import TERMINAL, ExperimentResult, ExperimentSpec, Status
 from yanex._store import store
 from yanex.errors import ConfigError, ExperimentContextError, SpecError
 
-from . import child, cluster, echo, gitinfo, lifecycle, pool, resources, slots, sweep
+from . import child, cluster, cluster_sweep, echo, gitinfo, lifecycle, pool, resources, slots, sweep
 
 OnResult = Callable[[int, ExperimentResult], None]
 Launcher = tuple[str | None, Mapping[str, Any] | None]  # (name, options): where specs run
@@ -147,9 +147,11 @@ class _Batch:
                 launcher=name, launcher_options=dict(options or {}),
             )
         )  # fmt: skip
-        if self.cluster is not None:  # one Slurm job array (``cluster``)
-            plans, launches = self.plans, self.launches
-            await cluster.run_batch(self.cluster, plans, launches, self.verbose, on_result)
+        if self.cluster is not None:  # one Slurm job array per round (``cluster_sweep``)
+            plans = dict(enumerate(self.plans))
+            rounds = cluster_sweep.Rounds(self.cluster, plans, self.sweep, self.policy)
+            await cluster_sweep.run_batch(rounds, self.launches, self.verbose, on_result)
+            self.outcome = rounds.outcome
             return
         git = await anyio.to_thread.run_sync(gitinfo.capture)
         progress = echo.Progress(len(self.plans), verbose=self.verbose)

@@ -19,7 +19,7 @@ import functools
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,6 @@ from yanex._store import layout, store
 from yanex._store.schema import Metadata
 from yanex.errors import ConfigError, SpecError
 
-from . import child, echo, gitinfo
 from .accounting import mark_pending, settle
 
 CANCEL_WAIT = 8.0  # seconds to wait for Slurm to confirm a cancellation before recording it
@@ -261,57 +260,3 @@ def submission_for(
         return Submission(choice.options, workers=parallel or total, timeout=None, grace=grace)
     except ConfigError as exc:
         raise SpecError(str(exc)) from None
-
-
-class _BatchReporter(Reporter):
-    """Progress lines (``echo.Progress``) and, when verbose, the output tagged by id."""
-
-    def __init__(self, total: int, verbose: bool, on_result: Callable[[int, Any], None]) -> None:
-        self.progress = echo.Progress(total, verbose=verbose)
-        self.verbose, self.on_result = verbose, on_result
-        self.echoes: dict[tuple[str, str], _supervise.LineSink] = {}
-
-    def output(self, member: Member, stream: str, chunk: bytes) -> None:
-        if not self.verbose:
-            return
-        key = (member.exp_id, stream)
-        if key not in self.echoes:
-            prefix = f"[{member.exp_id}] ".encode()
-            self.echoes[key] = _supervise.LineSink(echo.TerminalSink(stream), prefix=prefix)
-        self.echoes[key](chunk)
-
-    def finished(self, member: Member, result: ExperimentResult) -> None:
-        for stream in ("stdout", "stderr"):
-            sink = self.echoes.pop((member.exp_id, stream), None)
-            if sink is not None:
-                sink.flush()
-        self.progress.finished(result)
-        self.on_result(member.index, result)
-
-
-async def run_batch(
-    submission: Submission,
-    plans: Sequence[child.ChildPlan],
-    launches: Sequence[_supervise.Launch],
-    verbose: bool,
-    on_result: Callable[[int, Any], None],
-) -> None:
-    """Create every plan's record, submit them as one job array and wait for them."""
-    git = await anyio.to_thread.run_sync(gitinfo.capture)
-
-    def create() -> list[Member]:
-        members = []
-        for index, (plan, launch) in enumerate(zip(plans, launches, strict=True)):
-            exp_id, exp_dir = child.create_record(plan, git=git)
-            members.append(Member(index, exp_id, exp_dir, plan.name, launch, plan.cli_args))
-        return members
-
-    with anyio.CancelScope(shield=True):
-        members = await anyio.to_thread.run_sync(create)
-    reporter = _BatchReporter(len(members), verbose, on_result)
-    interrupted = True
-    try:
-        await submission.run(members, reporter)
-        interrupted = False
-    finally:
-        reporter.progress.close(interrupted=interrupted)

@@ -5,9 +5,7 @@ store side (staging, the staged experiments, stale ones, the git state captured 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import threading
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -157,34 +155,24 @@ def staged_jobs() -> list[Job]:
     ]
 
 
-def existing_jobs(jobs: list[Job]) -> Iterator[Callable[[], Job]]:
-    """The jobs of experiments already in the store, in the form ``Run.execute`` takes."""
-    return (functools.partial(_same, job) for job in jobs)
+def create_job(
+    spec: child.ChildPlan,
+    index: int,
+    *,
+    git: gitinfo.GitState,
+    stamp: dict[str, Any] | None = None,
+    retry_of: str | None = None,
+) -> Job:
+    """Create ``spec``'s record now (params.yaml included) and return its job."""
+    exp_id, exp_dir = child.create_record(spec, git=git, stamp=stamp)
+    return Job(
+        exp_id, exp_dir, spec.script, spec.script_args, spec.cli_args, spec.name, index,
+        script_arg=spec.script_arg, retry_of=retry_of,
+    )  # fmt: skip
 
 
-def _same(job: Job) -> Job:
-    return job
-
-
-def new_jobs(plan: Plan, git: GitProbe | None = None) -> Iterator[Callable[[], Job]]:
-    """For each planned experiment, a function that creates its record when called."""
-    probe = git or GitProbe()
-
-    def maker(index: int, spec: child.ChildPlan) -> Callable[[], Job]:
-        def make() -> Job:
-            exp_id, exp_dir = child.create_record(spec, git=probe.get(), legacy_params=False)
-            return Job(
-                exp_id,
-                exp_dir,
-                spec.script,
-                spec.script_args,
-                spec.cli_args,
-                spec.name,
-                index,
-                spec.config,
-                spec.script_arg,
-            )
-
-        return make
-
-    return (maker(index, spec) for index, spec in enumerate(plan.children()))
+def stamp_existing(job: Job, stamp: dict[str, Any]) -> None:
+    """Write a sweep's fields into a stored (staged) experiment before it is submitted."""
+    with store.editing_metadata(job.exp_dir) as meta:
+        for key, value in stamp.items():
+            setattr(meta, key, value)

@@ -32,13 +32,14 @@ from . import sweep as sweeps
 from .members import GitProbe as GitProbe  # noqa: PLC0414 (re-exported: runner.GitProbe ...)
 from .members import Job as Job  # noqa: PLC0414
 from .members import Member as Member  # noqa: PLC0414
+from .members import create_job as create_job  # noqa: PLC0414
 from .members import mark_stale as mark_stale  # noqa: PLC0414
-from .members import new_jobs as new_jobs  # noqa: PLC0414
 from .members import new_members as new_members  # noqa: PLC0414
 from .members import plan_of as plan_of  # noqa: PLC0414
 from .members import stage as stage  # noqa: PLC0414
 from .members import staged_jobs as staged_jobs  # noqa: PLC0414
 from .members import staged_members as staged_members  # noqa: PLC0414
+from .members import stamp_existing as stamp_existing  # noqa: PLC0414
 
 # --- running ------------------------------------------------------------------------------
 
