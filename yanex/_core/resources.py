@@ -110,7 +110,7 @@ class Watch:
 
 
 def _trees(roots: Iterable[int]) -> dict[int, list[Any]]:
-    """root pid -> the processes of its tree (itself first), from one scan of the process
+    """root pid -> the processes of its tree (itself included), from one scan of the process
     table: every child runs under this process (its spawner's, or its own, child)."""
     import psutil
 
