@@ -36,7 +36,9 @@ Warnings are not errors: they are given with ``warnings.warn`` and have their ow
 
 from __future__ import annotations
 
-import subprocess
+import _thread
+
+TYPE_CHECKING = False  # not ``from typing``: every command imports this module
 
 
 class YanexError(Exception):
@@ -119,25 +121,58 @@ class AmbiguousKeyError(YanexError, ValueError):
         self.candidates = candidates or []
 
 
-class ScriptTimeoutError(YanexError, subprocess.TimeoutExpired):
-    """A command ran longer than its timeout; its whole process group was stopped.
+if TYPE_CHECKING:  # what checkers see; at run time both are made on first use (below)
+    import subprocess
 
-    ``detail`` says more when the timeout is not the whole story (the command itself had
-    exited, but a background process it started still held its output open).
-    """
+    class ScriptTimeoutError(YanexError, subprocess.TimeoutExpired):
+        detail: str | None
 
-    detail: str | None = None
-
-    def __str__(self) -> str:
-        base = subprocess.TimeoutExpired.__str__(self)
-        return f"{base}: {self.detail}" if self.detail else base
+    class ScriptFailedError(YanexError, subprocess.CalledProcessError): ...
 
 
-class ScriptFailedError(YanexError, subprocess.CalledProcessError):
-    """A command exited non-zero and the caller asked for an exception."""
+_made = _thread.allocate_lock()
 
-    def __str__(self) -> str:
-        return subprocess.CalledProcessError.__str__(self)
+
+def _with_subprocess_bases() -> None:
+    """Make ScriptTimeoutError and ScriptFailedError, whose bases are subprocess's: importing
+    subprocess (with the signal, threading, selectors and locale modules it imports) would
+    cost a command such as ``yanex get`` a third of an interpreter's start, so the two are
+    made when first looked up (``__getattr__``), once, whichever thread asks first."""
+    import subprocess
+
+    class ScriptTimeoutError(YanexError, subprocess.TimeoutExpired):
+        """A command ran longer than its timeout; its whole process group was stopped.
+
+        ``detail`` says more when the timeout is not the whole story (the command itself had
+        exited, but a background process it started still held its output open).
+        """
+
+        __qualname__ = "ScriptTimeoutError"
+        detail: str | None = None
+
+        def __str__(self) -> str:
+            base = subprocess.TimeoutExpired.__str__(self)
+            return f"{base}: {self.detail}" if self.detail else base
+
+    class ScriptFailedError(YanexError, subprocess.CalledProcessError):
+        """A command exited non-zero and the caller asked for an exception."""
+
+        __qualname__ = "ScriptFailedError"
+
+        def __str__(self) -> str:
+            return subprocess.CalledProcessError.__str__(self)
+
+    globals().update(ScriptTimeoutError=ScriptTimeoutError, ScriptFailedError=ScriptFailedError)
+
+
+def __getattr__(name: str) -> type[YanexError]:
+    if name not in ("ScriptTimeoutError", "ScriptFailedError"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    with _made:
+        if name not in globals():
+            _with_subprocess_bases()
+    made: type[YanexError] = globals()[name]
+    return made
 
 
 class YanexWarning(UserWarning):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -49,7 +50,31 @@ def test_errors_module_is_a_leaf() -> None:
         for node in ast.walk(tree)
         if isinstance(node, ast.ImportFrom) and node.module != "__future__"
     ]
-    assert imported == ["subprocess"]
+    assert set(imported) == {"_thread", "subprocess"}  # the stdlib only
+
+
+def test_subprocess_is_imported_when_its_errors_are_first_used() -> None:
+    """ScriptTimeoutError and ScriptFailedError are made on first lookup (importing
+    subprocess then), once: every lookup, from any thread, gives the same class, which
+    pickles and names itself as a module-level class of yanex.errors."""
+    probe = (
+        "import sys, threading, pickle\n"
+        "import yanex.errors as e\n"
+        "assert 'subprocess' not in sys.modules\n"
+        "seen = []\n"
+        "ts = [threading.Thread(target=lambda: seen.append(e.ScriptTimeoutError))"
+        " for _ in range(8)]\n"
+        "[t.start() for t in ts]; [t.join() for t in ts]\n"
+        "assert len(set(seen)) == 1 and seen[0] is e.ScriptTimeoutError\n"
+        "err = e.ScriptFailedError(3, 'cmd')\n"
+        "assert type(pickle.loads(pickle.dumps(err))) is e.ScriptFailedError\n"
+        "print(e.ScriptTimeoutError.__module__, e.ScriptTimeoutError.__qualname__)\n"
+    )
+    res = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=False)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split() == ["yanex.errors", "ScriptTimeoutError"]
+    with pytest.raises(AttributeError):
+        errors.NoSuchError  # noqa: B018 (the lookup is the test)
 
 
 def test_docstring_draws_every_class() -> None:
