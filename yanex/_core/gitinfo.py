@@ -8,9 +8,12 @@ every field is None/False and the experiment is created all the same.
 from __future__ import annotations
 
 import os
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import subprocess
 
 PATCH_NAME = "git_diff.patch"
 
@@ -25,6 +28,8 @@ class GitState:
 
 
 def _git(args: list[str], cwd: Path) -> subprocess.CompletedProcess[bytes] | None:
+    import subprocess  # here: yanex list finds the project without it (see project_name)
+
     try:
         return subprocess.run(["git", *args], cwd=cwd, capture_output=True, timeout=30, check=False)
     except (OSError, subprocess.TimeoutExpired):
