@@ -103,7 +103,8 @@ def test_query_commands_run_without_loop_or_planner(
 ) -> None:
     """list and get load neither an event loop, nor the run planner, nor other commands;
     once click has described them (the first run, if the cache was cold), not asyncclick
-    either: _fast parses their arguments and calls their click-free callback."""
+    either (_fast parses their arguments and calls their click-free callback), and no
+    subprocess (list finds the project without git)."""
     full = [*args, *([exp_id] if args[0] == "get" else [])]
     first = _modules(tmp_path, *full)
     modules = _modules(tmp_path, *full)
@@ -112,6 +113,7 @@ def test_query_commands_run_without_loop_or_planner(
         assert not _loaded(loaded, (*LOOP, *RUN_MACHINERY, *others))
         assert f"yanex._cli.{own}" in loaded
     assert not _loaded(modules, ("asyncclick", f"yanex._cli.{declared}", "yanex._cli._root"))
+    assert not _loaded(modules, ("subprocess",))  # no git run for the project, no Script errors
 
 
 def test_get_loads_no_rich_on_a_terminal(tmp_path: Path, exp_id: str) -> None:
