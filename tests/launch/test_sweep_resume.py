@@ -141,3 +141,24 @@ def test_a_sweep_still_running_is_not_resumed(
     finally:
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=30)
+
+
+def test_resume_after_a_reboot(member: Path, store_dir: Path, work_dir: Path) -> None:
+    """A member left 'running' by a supervisor from before the machine booted (its pid now
+    names a live, unrelated process: here the test itself) is recorded failed and run
+    again by --resume."""
+    assert run_cli("run", "member.py", str(work_dir), "-p", "i=range(2)").returncode == 0
+    metas = experiments(store_dir)
+    left = metas[1]
+    path = store_dir / left["id"] / "metadata.json"
+    raw = json.loads(path.read_text())
+    raw.update(status="running", pid=os.getpid(), completed_at=None,
+               started_at="2000-01-01T00:00:00Z", heartbeat_at="2000-01-01T00:00:10Z")
+    path.write_text(json.dumps(raw))
+    res = run_cli("run", "--resume", left["sweep_id"])
+    assert res.returncode == 0, res.stderr
+    after = {m["id"]: m for m in experiments(store_dir)}
+    assert after[left["id"]]["status"] == "failed"
+    assert "restarted" in after[left["id"]]["error_message"]
+    new = [m for m in after.values() if m.get("retry_of") == left["id"]]
+    assert len(new) == 1 and new[0]["status"] == "completed" and new[0]["sweep_index"] == 1

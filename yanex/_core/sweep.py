@@ -15,21 +15,23 @@ started) is run again, as a new experiment with ``retry_of`` naming its latest a
 from __future__ import annotations
 
 import hashlib
+import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from yanex import _launchers as launchers
 from yanex._models import Status
 from yanex._records import Record
-from yanex._store import layout
+from yanex._store import layout, store
 from yanex._store import sweeps as records
-from yanex._store.clock import now_iso
+from yanex._store.clock import now_iso, to_unix
 from yanex._store.schema import Sweep, SweepMember
 from yanex.errors import ConfigError
 
-from . import child
+from . import child, lifecycle
 
 LIVE = frozenset({Status.RUNNING, Status.PENDING})
 
@@ -225,7 +227,11 @@ def load_resume(ref: str, *, force: bool = False) -> Resume:
 
     sweep_id = resolve_id(ref)
     recs = query.select(Filters(sweep_id=sweep_id, archived=None)).records
-    resume = to_resume(sweep_id, [rec for rec in recs if rec.summary.sweep_id == sweep_id])
+    recs = [rec for rec in recs if rec.summary.sweep_id == sweep_id]
+    for rec in recs:
+        if rec.status == Status.RUNNING and _before_boot(rec):
+            rec.status = Status.FAILED
+    resume = to_resume(sweep_id, recs)
     gone = [script for script in resume.changed if not Path(script).is_file()]
     if gone:
         raise ConfigError(f"sweep {sweep_id}: its script {gone[0]} is gone")
@@ -235,6 +241,24 @@ def load_resume(ref: str, *, force: bool = False) -> Resume:
             "(--force resumes it with the script as it is now)"
         )
     return resume
+
+
+def _before_boot(rec: Record) -> bool:
+    """A 'running' experiment of this machine that started before it last booted (its pid
+    may since belong to another process): recorded failed, and True."""
+    import psutil
+
+    meta = store.read_metadata(rec.dir)
+    last = to_unix(meta.heartbeat_at or meta.started_at)
+    if meta.launcher == "slurm" or meta.host != socket.gethostname() or last is None:
+        return False
+    booted = psutil.boot_time()
+    if last >= booted:
+        return False
+    when = datetime.fromtimestamp(booted, UTC).isoformat(timespec="seconds")
+    message = f"the machine restarted ({when}) while it was running"
+    lifecycle.finish(rec.dir, Status.FAILED, message=message)
+    return True
 
 
 def info_for(resume: Resume) -> Info:
