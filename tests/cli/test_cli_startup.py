@@ -366,3 +366,29 @@ def test_fast_runs_only_commands_without_click_in_their_callback() -> None:
     assert _fast._describe("show") is None
     assert _fast._describe("run") is None
     assert _fast._describe("nosuch") is None
+
+
+def test_a_spoilt_cache_goes_to_click_and_is_rewritten(help_cache: Path, exp_id: str) -> None:
+    """A cache file that does not hold what _fast wrote is not used; click answers and the
+    cache is written again."""
+    run_cli("get", "status", exp_id)
+    spec = help_cache.parent / "get.txt"
+    lines = spec.read_text().split("\n")
+    spec.write_text("\n".join([*lines[:2], "{not json"]))
+    assert not _fast.answer(["get", "status", exp_id])
+    res = run_cli("get", "status", exp_id)
+    assert (res.returncode, res.stdout) == (0, "completed\n")
+    assert _fast._spec("get") is not None
+
+
+def test_the_cache_goes_elsewhere_when_the_package_is_read_only(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Where the package folder cannot be written, the cache is under XDG_CACHE_HOME."""
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    monkeypatch.setattr(_fast, "_HERE", str(blocker / "pkg"))  # no folder can be made there
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    _fast.remember(["--help"])
+    assert (tmp_path / "xdg" / "yanex" / "yanex-cli-help.txt").is_file()
+    assert _fast._read("help") == _root.help_text()

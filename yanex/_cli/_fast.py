@@ -63,12 +63,8 @@ def answer(args: list[str]) -> bool:
     name = _command_name(args)
     if name is None or os.environ.get("_YANEX_COMPLETE") or os.name == "nt":
         return False  # shell completion, Windows wildcard expansion: click's
-    spec = _read(name)
-    if spec is None:
-        return False
-    import json
-
-    return _run(name, json.loads(spec), args)
+    spec = _spec(name)
+    return spec is not None and _run(name, spec, args)
 
 
 def remember(args: list[str]) -> None:
@@ -82,7 +78,7 @@ def remember(args: list[str]) -> None:
             _write(_HELP, help_text())
         return
     name = _command_name(args)
-    if name is None or _read(name) is not None:
+    if name is None or _spec(name) is not None:
         return
     import json
 
@@ -137,6 +133,20 @@ def _command_name(args: list[str]) -> str | None:
 
     name = next((a for a in args if not a.startswith("-")), None)
     return name if name in COMMANDS else None
+
+
+def _spec(name: str) -> dict[str, Any] | None:
+    """The cached description of command ``name``, if the cache holds a sound one."""
+    text = _read(name)
+    if text is None:
+        return None
+    import json
+
+    try:
+        spec = json.loads(text)
+    except ValueError:  # not what _write wrote: click answers, and remember() rewrites it
+        return None
+    return spec if isinstance(spec, dict) else None
 
 
 def _describe(name: str) -> dict[str, Any] | None:
