@@ -198,9 +198,10 @@ class _Batch:
         exp_id, exp_dir = "unknown", None
         echoes: dict[str, _supervise.LineSink] = {}
         try:
-            exp_id, exp_dir = await anyio.to_thread.run_sync(
-                lambda: child.create_record(plan, git=git, stamp=stamp)
-            )
+            with anyio.CancelScope(shield=True):  # a created record must be settled below
+                exp_id, exp_dir = await anyio.to_thread.run_sync(
+                    lambda: child.create_record(plan, git=git, stamp=stamp)
+                )
             if self.verbose:  # the child's lines on our terminal, tagged with its id
                 echoes = {s: _echo_lines(s, exp_id) for s in ("stdout", "stderr")}
             result = await child.run_child(
