@@ -162,3 +162,19 @@ def test_resume_after_a_reboot(member: Path, store_dir: Path, work_dir: Path) ->
     assert "restarted" in after[left["id"]]["error_message"]
     new = [m for m in after.values() if m.get("retry_of") == left["id"]]
     assert len(new) == 1 and new[0]["status"] == "completed" and new[0]["sweep_index"] == 1
+
+
+def test_resume_runs_members_where_the_sweep_ran(store_dir: Path, work_dir: Path) -> None:
+    """Resumed from another directory, a sweep's members run as they did: the script as
+    named (a relative path) from the sweep's working directory."""
+    write_script(work_dir / "where.py", "import os, sys\nprint(os.getcwd(), sys.argv[0])\n"
+                 "sys.exit(0 if os.path.exists('ok') else 1)\n")  # fmt: skip
+    assert run_cli("run", "where.py").returncode == 1
+    (work_dir / "ok").touch()
+    elsewhere = work_dir.parent / "elsewhere"
+    elsewhere.mkdir()
+    res = run_cli("run", "--resume", experiments(store_dir)[0]["sweep_id"], cwd=elsewhere)
+    assert res.returncode == 0, res.stderr
+    last = experiments(store_dir)[-1]
+    out = (store_dir / last["id"] / "artifacts" / "stdout.txt").read_text()
+    assert out.split() == [str(work_dir), "where.py"]

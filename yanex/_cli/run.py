@@ -7,6 +7,7 @@ This module reads the command line and says what a dry run or ``--stage`` would 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import shlex
 import sys
@@ -160,6 +161,8 @@ async def command(ctx: click.Context, /, **opts: Any) -> None:
         launcher, resume = await _where(plan, request)
     except ConfigError as exc:
         _console.fail(str(exc), _console.EXIT_USAGE)
+    if resume is not None and resume.cwd is not None:
+        caller = dataclasses.replace(caller, cwd=resume.cwd)  # members run where it ran
     for note in plan.deps.notes if plan is not None else ():
         _console.echo(f"Warning: {note}", err=True)
     if plan is None and request.dry_run:

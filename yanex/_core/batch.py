@@ -199,9 +199,10 @@ class _Batch:
         echoes: dict[str, _supervise.LineSink] = {}
         try:
             with anyio.CancelScope(shield=True):  # a created record must be settled below
-                exp_id, exp_dir = await anyio.to_thread.run_sync(
+                created = await anyio.to_thread.run_sync(
                     lambda: child.create_record(plan, git=git, stamp=stamp)
                 )
+            exp_id, exp_dir = created
             if self.verbose:  # the child's lines on our terminal, tagged with its id
                 echoes = {s: _echo_lines(s, exp_id) for s in ("stdout", "stderr")}
             result = await child.run_child(

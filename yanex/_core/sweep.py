@@ -63,7 +63,8 @@ def to_member(plan: child.ChildPlan) -> SweepMember:
     )
 
 
-def to_plan(member: SweepMember) -> child.ChildPlan:
+def to_plan(member: SweepMember, cwd: str | None = None) -> child.ChildPlan:
+    """What ``member`` runs; its script as named, if that reaches it from ``cwd``."""
     return child.ChildPlan(
         script=Path(member.script),
         config=dict(member.config),
@@ -74,17 +75,18 @@ def to_plan(member: SweepMember) -> child.ChildPlan:
         project=member.project,
         depends_on=list(member.depends_on),
         cli_args=dict(member.cli_args),
-        script_arg=as_named(member.script_arg, member.script),
+        script_arg=as_named(member.script_arg, member.script, cwd),
     )
 
 
-def as_named(script_arg: str | None, script: str | None) -> str | None:
+def as_named(script_arg: str | None, script: str | None, cwd: str | None = None) -> str | None:
     """The script as the caller named it, if that name still reaches the same file from
-    here (python gets it as named); else None: its absolute path is used."""
+    here, or ``cwd`` (python gets it as named); else None: its absolute path is used."""
     if not script_arg or not script:
         return None
     try:
-        return script_arg if Path(script_arg).resolve() == Path(script).resolve() else None
+        named = Path(cwd or ".", script_arg).resolve()
+        return script_arg if named == Path(script).resolve() else None
     except OSError:
         return None
 
@@ -176,6 +178,7 @@ class Resume:
     sweep: Sweep
     todo: list[tuple[int, child.ChildPlan, str | None]]
     changed: list[str] = field(default_factory=list)  # scripts whose file changed or is gone
+    cwd: str | None = None  # where the sweep ran, if that directory still exists
 
     @property
     def launcher(self) -> launchers.Choice:
@@ -210,7 +213,7 @@ def to_resume(sweep_id: str, recs: Iterable[Record]) -> Resume:
     for index, member in enumerate(sweep.members):
         last = by_index.get(index)
         if last is None or last.status != Status.COMPLETED:
-            todo.append((index, to_plan(member), last.id if last is not None else None))
+            todo.append((index, to_plan(member, sweep.cwd), last.id if last is not None else None))
     changed = [
         script
         for script in dict.fromkeys(str(plan.script) for _, plan, _ in todo)
@@ -232,6 +235,8 @@ def load_resume(ref: str, *, force: bool = False) -> Resume:
         if rec.status == Status.RUNNING and _before_boot(rec):
             rec.status = Status.FAILED
     resume = to_resume(sweep_id, recs)
+    if resume.sweep.cwd and Path(resume.sweep.cwd).is_dir():
+        resume.cwd = resume.sweep.cwd
     gone = [script for script in resume.changed if not Path(script).is_file()]
     if gone:
         raise ConfigError(f"sweep {sweep_id}: its script {gone[0]} is gone")
