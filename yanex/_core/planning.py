@@ -157,7 +157,10 @@ def _check_sweep_flags(req: Request) -> None:
     if req.gpus is not None and req.launcher not in (None, "local"):
         raise ConfigError(GPUS_ON_SLURM)
     if req.force and not req.resume:
-        raise ConfigError("--force goes with --resume (run a sweep whose script changed)")
+        raise ConfigError(
+            "--force goes with --resume (a sweep whose script changed); "
+            "for the script's own --force, put it after --"
+        )
     running = (("--retries", req.retries), ("--fail-fast", req.fail_fast), ("--gpus", req.gpus))
     given = [flag for flag, value in running if value]
     if req.stage and given:
