@@ -259,7 +259,11 @@ def test_help_cache_holds_for_its_own_circumstances_only(
     assert _fast._read("help") is None
     monkeypatch.delenv("LANGUAGE")
     assert _fast._read("help") is not None
+    with monkeypatch.context() as m:
+        m.setattr(_fast, "_stat", lambda path: (0, 0))  # a _cli module has changed
+        assert _fast._read("help") is None
     lines = help_cache.read_text().split("\n")
+    assert "/_cli/_root.py" in lines[0]  # the modules it was made with are named
     help_cache.write_text("\n".join([str(help_cache.parent), *lines[1:]]))  # another click
     assert _fast._read("help") is None
     for args in (["list"], ["--version"], ["-v", "--help"], ["get", "--help"]):

@@ -5,10 +5,10 @@ Importing asyncclick, and the ``typing`` it needs, takes about twice as long as 
 interpreter: more than ``yanex --help`` may take, and a large part of ``yanex get status
 ID``. Nothing here is written by hand a second time; what click would do is taken from click
 once, kept in a small cache file, and used again only while everything it came from is
-unchanged (see ``_key``): yanex's version, the ``_cli`` sources (size and mtime), the
-asyncclick files and that ``sys.path`` still finds those, the interpreter, and for the help
-text the terminal size and ``COLUMNS`` that click's width comes from and the locale
-variables gettext reads.
+unchanged (see ``_key``): yanex's version, the ``_cli`` modules that were loaded when it
+was made (size and mtime of each), the asyncclick files and that ``sys.path`` still finds
+those, the interpreter, and for the help text the terminal size and ``COLUMNS`` that
+click's width comes from and the locale variables gettext reads.
 
 - ``yanex --help``, ``-h`` and bare ``yanex``: the text click printed (``_root.help_text``).
 - A command whose callback lives in a module without click (``_list.run``, ``_get.run``;
@@ -27,7 +27,7 @@ interpreter has loaded) until it runs a command.
 """
 
 # os.path, not pathlib: importing pathlib would cost more than the rest of ``yanex --help``.
-# ruff: noqa: PTH100, PTH103, PTH105, PTH108, PTH111, PTH113, PTH118, PTH120
+# ruff: noqa: PTH100, PTH103, PTH105, PTH108, PTH111, PTH113, PTH116, PTH118, PTH120
 
 from __future__ import annotations
 
@@ -52,6 +52,7 @@ ANSWERS: dict[tuple[str, ...], tuple[str, int]] = {
 _HELP = "help"
 _LOCALE_VARS = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
 _HERE = os.path.dirname(os.path.abspath(__file__))
+_PACKAGE = __name__.rpartition(".")[0]  # yanex._cli
 
 
 def answer(args: list[str]) -> bool:
@@ -477,16 +478,17 @@ def _ended(exc: BaseException) -> None:
 
 def _read(what: str) -> str | None:
     """The cached text for ``what`` (help, or a command's name), if a cache file holds it
-    for the present ``_key``."""
+    for the present ``_key``. Its first line names what it was made from: the asyncclick
+    folder and the ``_cli`` modules that were loaded (tab-separated)."""
     for path in _places(what):
         try:
             with open(path, encoding="utf-8") as fh:
-                clicks = fh.readline()[:-1]
+                made_from = fh.readline()[:-1].split("\t")
                 key = fh.readline()[:-1]
                 text = fh.read()
         except (OSError, UnicodeDecodeError):
             continue
-        if clicks and key == _key(clicks, display=what == _HELP):
+        if made_from[0] and key == _key(made_from[0], made_from[1:], display=what == _HELP):
             return text
     return None
 
@@ -495,7 +497,16 @@ def _write(what: str, text: str) -> None:
     import asyncclick
 
     clicks = os.path.dirname(os.path.abspath(asyncclick.__file__))
-    content = f"{clicks}\n{_key(clicks, display=what == _HELP)}\n{text}"
+    files = sorted(
+        str(m.__file__)
+        for name, m in list(sys.modules.items())
+        if name.startswith(_PACKAGE) and getattr(m, "__file__", None)
+    )
+    made_from = [clicks, *files]
+    if any("\t" in f or "\n" in f for f in made_from):
+        return  # a path the first line could not hold
+    key = _key(clicks, files, display=what == _HELP)
+    content = "\t".join(made_from) + f"\n{key}\n{text}"
     for path in _places(what):
         tmp = f"{path}.{os.getpid()}.tmp"
         try:
@@ -519,9 +530,10 @@ def _places(what: str) -> list[str]:
     return [os.path.join(_HERE, "__pycache__", name), os.path.join(cache_home, "yanex", name)]
 
 
-def _key(clicks: str, *, display: bool) -> str:
-    """Everything the cached text depends on, as one line (``repr`` escapes newlines);
-    ``display``: also what click's help formatting depends on."""
+def _key(clicks: str, files: list[str], *, display: bool) -> str:
+    """Everything the cached text depends on, as one line (``repr`` escapes newlines): the
+    ``_cli`` modules ``files`` that were loaded when it was made, and asyncclick's, as they
+    are now; ``display``: also what click's help formatting depends on."""
     from yanex import __version__
 
     parts: list[Any] = [
@@ -529,12 +541,20 @@ def _key(clicks: str, *, display: bool) -> str:
         _HERE,
         sys.version,
         _first_on_path("asyncclick") == clicks,
-        _sources(_HERE),
+        [_stat(f) for f in files],
         _sources(clicks),
     ]
     if display:
         parts += [[os.environ.get(v) for v in ("COLUMNS", "LINES", *_LOCALE_VARS)], _terminal()]
     return repr(parts)
+
+
+def _stat(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size)
 
 
 def _first_on_path(package: str) -> str | None:
