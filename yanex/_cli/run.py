@@ -38,6 +38,8 @@ Examples:
   yanex run train.py -p "lr=logspace(-4,-1,4)" -p "bs=32,64" -j 2
   yanex run train.py --stage -p "seed=range(5)"   then   yanex run --staged -j 0
   yanex run train.py -p lr=0.1 -- --my-flag      (after --, everything goes to the script)
+  yanex run train.py -p "seed=range(8)" --gpus 0,1 --retries 1 --fail-fast
+  yanex run --resume SWEEP_ID      (rerun what that sweep did not complete)
 """
 
 
