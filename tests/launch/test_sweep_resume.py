@@ -178,3 +178,30 @@ def test_resume_runs_members_where_the_sweep_ran(store_dir: Path, work_dir: Path
     last = experiments(store_dir)[-1]
     out = (store_dir / last["id"] / "artifacts" / "stdout.txt").read_text()
     assert out.split() == [str(work_dir), "where.py"]
+
+
+def test_an_interrupted_staged_run_resumes_its_staged_members_themselves(
+    member: Path, store_dir: Path, work_dir: Path
+) -> None:
+    """`yanex run --staged` stopped by Ctrl-C while member 2 runs: the resume reruns member 2
+    as a new attempt and runs the staged experiments of members 3 and 4 themselves (no
+    copies, none left staged)."""
+    staged = run_cli("run", "member.py", str(work_dir), "-p", "i=range(5)", "--stage")
+    assert staged.returncode == 0, staged.stderr
+    proc = start_cli("run", "--staged", env={"SWEEP_SLEEP": "60", "YANEX_KILL_GRACE": "0.3"},
+                     start_new_session=True)  # fmt: skip
+    assert wait_for(lambda: any(n.startswith("2-") for n in os.listdir(work_dir / "ready")), 30)
+    os.killpg(proc.pid, signal.SIGINT)
+    _out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    before = {m["id"]: m for m in experiments(store_dir)}
+    sweep_id = next(m["sweep_id"] for m in before.values() if m["status"] == "cancelled")
+    assert all(m["sweep_id"] == sweep_id for m in before.values())  # staged ones joined it
+    res = run_cli("run", "--resume", sweep_id)
+    assert res.returncode == 0, res.stderr
+    after = experiments(store_dir)
+    assert len(after) == 6 and not [m for m in after if m["status"] == "staged"]
+    completed = sorted(m["sweep_index"] for m in after if m["status"] == "completed")
+    assert completed == [0, 1, 2, 3, 4]
+    assert sorted(name.split("-")[0] for name in os.listdir(work_dir / "done")) == [
+        "0", "1", "2", "3", "4"]  # fmt: skip

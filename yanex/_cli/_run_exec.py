@@ -14,11 +14,13 @@ from __future__ import annotations
 import signal
 import threading
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import anyio
 
 from yanex import _supervise
 from yanex._core import child, planning, runner, sweep
+from yanex._store import layout
 from yanex.errors import ConfigError
 
 from . import _console, _run_view
@@ -111,7 +113,7 @@ async def _members(
     """(the members to run, the timeout, the default -j): the plan's, the staged
     experiments' or a resumed sweep's (its own timeout and -j unless given again)."""
     if resume is not None:
-        members = [runner.Member(i, spec, retry_of=prev) for i, spec, prev in resume.todo]
+        members = await anyio.to_thread.run_sync(resumed, resume)
         timeout = request.timeout if request.timeout is not None else resume.sweep.timeout
         return members, timeout, resume.sweep.parallel
     if plan is None:
@@ -120,16 +122,35 @@ async def _members(
     return runner.new_members(plan), request.timeout, None
 
 
+def resumed(resume: sweep.Resume) -> list[runner.Member]:
+    """The members a resume runs: a staged one as it is, the others as new attempts."""
+    return [
+        runner.staged_member(i, spec, resume_dir)
+        if (resume_dir := _staged_dir(resume, i)) is not None
+        else runner.Member(i, spec, retry_of=prev)
+        for i, spec, prev in resume.todo
+    ]
+
+
+def _staged_dir(resume: sweep.Resume, index: int) -> Path | None:
+    exp_id = resume.staged.get(index)
+    return layout.find_experiment_dir(exp_id) if exp_id is not None else None
+
+
 def _sweep_info(
     members: list[runner.Member], request: planning.Request, resume: sweep.Resume | None
 ) -> sweep.Info:
     if resume is not None:
         return sweep.info_for(resume)
-    return sweep.start(
+    info = sweep.start(
         [member.plan for member in members],
         parallel=request.parallel,
         timeout=request.timeout,
     )
+    for member in members:  # staged ones join the sweep now: a resume finds those left
+        if member.existing is not None:
+            runner.stamp_existing(member.existing, info.stamp(member.plan, member.index, None))
+    return info
 
 
 async def _mark_stale(stop: threading.Event, done: anyio.Event) -> None:

@@ -57,15 +57,20 @@ class _Reporter(cluster.Reporter):
 
 def _specs(
     plan: planning.Plan | None, request: planning.Request, resume: sweep.Resume | None
-) -> tuple[list[tuple[int, child.ChildPlan, str | None]], list[runner.Job]]:
-    """((member index, plan, attempt it replaces) of each member to run, the staged jobs
-    that are their own first attempts)."""
+) -> tuple[list[tuple[int, child.ChildPlan, str | None]], list[runner.Job | None]]:
+    """((member index, plan, attempt it replaces) of each member to run, and beside each
+    the staged experiment that is its own first attempt, if any)."""
     if resume is not None:
-        return list(resume.todo), []
+        members = _run_exec.resumed(resume)
+        return list(resume.todo), [member.existing for member in members]
     if plan is None:
         staged = _run_exec.staged_jobs(request)
-        return [(i, runner.plan_of(job), None) for i, job in enumerate(staged)], staged
-    return [(i, spec, None) for i, spec in enumerate(plan.children())], []
+        from_staged: list[tuple[int, child.ChildPlan, str | None]]
+        from_staged = [(i, runner.plan_of(job), None) for i, job in enumerate(staged)]
+        return from_staged, list(staged)
+    specs: list[tuple[int, child.ChildPlan, str | None]]
+    specs = [(i, spec, None) for i, spec in enumerate(plan.children())]
+    return specs, [None] * len(specs)
 
 
 def _create(
@@ -88,8 +93,7 @@ def _create(
         )  # fmt: skip
     jobs = []
     git_state = git.get() if git is not None else gitinfo.capture()
-    existing: list[runner.Job | None] = list(staged) if staged else [None] * len(specs)
-    for (index, spec, retry_of), job in zip(specs, existing, strict=True):
+    for (index, spec, retry_of), job in zip(specs, staged, strict=True):
         stamp = info.stamp(spec, index, retry_of)
         if job is not None:
             runner.stamp_existing(job, stamp)

@@ -12,6 +12,7 @@ from typing import Any
 
 from yanex._models import Status
 from yanex._store import fs, layout, store
+from yanex._store.schema import Metadata
 from yanex.errors import YanexError
 
 from . import child, gitinfo, lifecycle
@@ -140,19 +141,26 @@ def staged_jobs() -> list[Job]:
         if meta.status == Status.STAGED:
             found.append((meta.created_at or "", meta, exp_dir))
     found.sort(key=lambda item: item[0])
-    return [
-        Job(
-            meta.id,
-            exp_dir,
-            Path(meta.script_path or ""),
-            list(meta.script_args),
-            dict(meta.cli_args),
-            meta.name,
-            index,
-            script_arg=as_named(meta.script_arg, meta.script_path),
-        )
-        for index, (_, meta, exp_dir) in enumerate(found)
-    ]
+    return [job_of(meta, exp_dir, index) for index, (_, meta, exp_dir) in enumerate(found)]
+
+
+def job_of(meta: Metadata, exp_dir: Path, index: int = 0) -> Job:
+    """The job that runs a stored (staged) experiment as it is."""
+    return Job(
+        meta.id,
+        exp_dir,
+        Path(meta.script_path or ""),
+        list(meta.script_args),
+        dict(meta.cli_args),
+        meta.name,
+        index,
+        script_arg=as_named(meta.script_arg, meta.script_path),
+    )
+
+
+def staged_member(index: int, plan: child.ChildPlan, exp_dir: Path) -> Member:
+    """A resumed member whose latest attempt is still staged: that experiment runs."""
+    return Member(index, plan, job_of(store.read_metadata(exp_dir), exp_dir, index))
 
 
 def create_job(

@@ -38,6 +38,7 @@ from .members import new_members as new_members  # noqa: PLC0414
 from .members import plan_of as plan_of  # noqa: PLC0414
 from .members import stage as stage  # noqa: PLC0414
 from .members import staged_jobs as staged_jobs  # noqa: PLC0414
+from .members import staged_member as staged_member  # noqa: PLC0414
 from .members import staged_members as staged_members  # noqa: PLC0414
 from .members import stamp_existing as stamp_existing  # noqa: PLC0414
 

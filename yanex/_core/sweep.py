@@ -179,6 +179,7 @@ class Resume:
     todo: list[tuple[int, child.ChildPlan, str | None]]
     changed: list[str] = field(default_factory=list)  # scripts whose file changed or is gone
     cwd: str | None = None  # where the sweep ran, if that directory still exists
+    staged: dict[int, str] = field(default_factory=dict)  # member -> its staged experiment
 
     @property
     def launcher(self) -> launchers.Choice:
@@ -210,16 +211,20 @@ def to_resume(sweep_id: str, recs: Iterable[Record]) -> Resume:
             "resume it once its yanex run has ended"
         )
     todo: list[tuple[int, child.ChildPlan, str | None]] = []
+    staged: dict[int, str] = {}
     for index, member in enumerate(sweep.members):
         last = by_index.get(index)
-        if last is None or last.status != Status.COMPLETED:
+        if last is not None and last.status == Status.STAGED:  # never started: it runs
+            staged[index] = last.id
+            todo.append((index, to_plan(member, sweep.cwd), None))
+        elif last is None or last.status != Status.COMPLETED:
             todo.append((index, to_plan(member, sweep.cwd), last.id if last is not None else None))
     changed = [
         script
         for script in dict.fromkeys(str(plan.script) for _, plan, _ in todo)
         if script_sha256(script) != sweep.script_sha256.get(script)
     ]
-    return Resume(sweep, todo, changed)
+    return Resume(sweep, todo, changed, staged=staged)
 
 
 def load_resume(ref: str, *, force: bool = False) -> Resume:
