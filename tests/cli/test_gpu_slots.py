@@ -56,7 +56,9 @@ def test_overlapping_experiments_never_share_a_slot(
         assert meta["gpus"] == [int(seen[meta["id"]]["cuda"])]
 
 
-def test_gpus_per_run_and_default_parallelism(store_dir: Path, work_dir: Path) -> None:
+def test_gpus_per_run_and_default_parallelism(
+    cli_backend: str, store_dir: Path, work_dir: Path
+) -> None:
     """--gpus 0,1,2,3 --gpus-per-run 2 without -j: two at a time, each with two slots of
     its own."""
     write_script(work_dir / "rec.py", RECORDER)
@@ -70,7 +72,9 @@ def test_gpus_per_run_and_default_parallelism(store_dir: Path, work_dir: Path) -
     _check_no_shared_slot(seen)
 
 
-def test_gpus_auto_reads_cuda_visible_devices(store_dir: Path, work_dir: Path) -> None:
+def test_gpus_auto_reads_cuda_visible_devices(
+    cli_backend: str, store_dir: Path, work_dir: Path
+) -> None:
     """--gpus auto takes the slots from CUDA_VISIBLE_DEVICES."""
     write_script(work_dir / "rec.py", RECORDER)
     (work_dir / "seen").mkdir()
@@ -93,7 +97,7 @@ def test_gpus_auto_reads_cuda_visible_devices(store_dir: Path, work_dir: Path) -
     ],
 )
 def test_bad_gpu_input_is_refused_before_anything_starts(
-    args: list[str], store_dir: Path, work_dir: Path
+    cli_backend: str, args: list[str], store_dir: Path, work_dir: Path
 ) -> None:
     """A duplicate, non-integer or negative slot, a -j or --gpus-per-run the slots cannot
     serve, --gpus-per-run alone, --gpus on Slurm, negative retries: one Error line, exit 2,
@@ -132,9 +136,7 @@ def test_run_multiple_hands_out_slots(store_dir: Path, work_dir: Path) -> None:
         {"gpus": [0], "launcher": "slurm"},
     ],
 )
-def test_run_multiple_refuses_bad_gpu_values(
-    kwargs: dict, store_dir: Path, work_dir: Path
-) -> None:
+def test_run_multiple_refuses_bad_gpu_values(kwargs: dict, store_dir: Path, work_dir: Path) -> None:
     """Bad gpus / gpus_per_run / parallel / retries raise ValueError before anything runs."""
     script = write_script(work_dir / "rec.py", RECORDER)
     with pytest.raises(ValueError):

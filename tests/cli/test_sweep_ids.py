@@ -43,7 +43,7 @@ def test_a_single_run_records_its_sweep_and_prints_it(
 
 
 def test_each_yanex_run_is_its_own_sweep_and_list_sweep_selects_one(
-    store_dir: Path, work_dir: Path
+    cli_backend: str, store_dir: Path, work_dir: Path
 ) -> None:
     """A 3-member sweep shares one id (members 0, 1, 2, said on its first line); another
     ``yanex run`` gets another; ``list --sweep`` (id or prefix) and ``yanex.results`` with

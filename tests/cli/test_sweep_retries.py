@@ -65,7 +65,9 @@ def test_flaky_member_passes_on_its_second_retry(
     assert len(json.loads(every.stdout)) == 5
 
 
-def test_retries_stop_after_n_and_the_run_fails(store_dir: Path, work_dir: Path) -> None:
+def test_retries_stop_after_n_and_the_run_fails(
+    cli_backend: str, store_dir: Path, work_dir: Path
+) -> None:
     """A member that always fails is tried 1 + N times, then the run exits 1."""
     write_script(work_dir / "bad.py", "import sys\nsys.exit(4)\n")
     res = run_cli("run", "bad.py", "--retries", "1")
@@ -73,7 +75,9 @@ def test_retries_stop_after_n_and_the_run_fails(store_dir: Path, work_dir: Path)
     assert [m["status"] for m in _chain(experiments(store_dir), 0)] == ["failed", "failed"]
 
 
-def test_a_cancelled_member_is_not_retried(store_dir: Path, work_dir: Path) -> None:
+def test_a_cancelled_member_is_not_retried(
+    cli_backend: str, store_dir: Path, work_dir: Path
+) -> None:
     """A script that cancels itself (yanex.cancel) ends cancelled and is not tried again."""
     write_script(work_dir / "c.py", "import yanex\nyanex.cancel('not today')\n")
     res = run_cli("run", "c.py", "--retries", "3")
