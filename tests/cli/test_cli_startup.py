@@ -26,7 +26,8 @@ import pytest
 
 import yanex
 from tests.support.cli import run_cli
-from yanex._cli import COMMANDS, _fast, _root, _runner
+from yanex import errors
+from yanex._cli import COMMANDS, _fast, _get, _root, _runner
 
 # Runs the CLI entry point as the console script does, then writes sys.modules at exit.
 PROBE = """
@@ -222,6 +223,24 @@ def help_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     return tmp_path / "cache" / "help.txt"
 
 
+def _by_fast(monkeypatch: pytest.MonkeyPatch, *args: str) -> tuple[int, str, str]:
+    """``yanex ARGS`` answered by _fast (asserted: it ran the command, not click)."""
+    run_cli(*args)  # click describes the command for _fast, if it had not yet
+    ran: list[bool] = []
+    real = _fast._run
+
+    def spy(*a: Any) -> bool:
+        ran.append(True)  # it ends with SystemExit after an error: it did run the command
+        ran[-1] = real(*a)
+        return ran[-1]
+
+    with monkeypatch.context() as m:
+        m.setattr(_fast, "_run", spy)
+        res = run_cli(*args)
+    assert ran and ran[-1] is not False, "_fast did not run it"
+    return res.returncode, res.stdout, res.stderr
+
+
 def _by_click(monkeypatch: pytest.MonkeyPatch, *args: str) -> tuple[int, str, str]:
     with monkeypatch.context() as m:
         m.setattr(_fast, "answer", lambda _args: False)
@@ -359,9 +378,11 @@ def test_fast_answers_as_click_does(
     monkeypatch: pytest.MonkeyPatch, exp_id: str, args: list[str]
 ) -> None:
     """The same output, streams and exit code whether _fast or click answers."""
-    run_cli(*args)  # click describes the command for _fast, if it had not yet
-    fast = run_cli(*args)
-    assert (fast.returncode, fast.stdout, fast.stderr) == _by_click(monkeypatch, *args)
+    if _fast._parsed(args[args[0] == "-v"], _spec(args[args[0] == "-v"]), args) is None:
+        fast = run_cli(*args)  # click's to answer either way
+        assert (fast.returncode, fast.stdout, fast.stderr) == _by_click(monkeypatch, *args)
+        return
+    assert _by_fast(monkeypatch, *args) == _by_click(monkeypatch, *args)
 
 
 def test_fast_runs_only_commands_without_click_in_their_callback() -> None:
@@ -396,3 +417,23 @@ def test_the_cache_goes_elsewhere_when_the_package_is_read_only(
     _fast.remember(["--help"])
     assert (tmp_path / "xdg" / "yanex" / "yanex-cli-help.txt").is_file()
     assert _fast._read("help") == _root.help_text()
+
+
+@pytest.mark.parametrize(
+    "raised",
+    [KeyboardInterrupt(), EOFError(), errors.ConfigError("bad value"), errors.StorageError("no")],
+    ids=lambda e: type(e).__name__,
+)
+def test_fast_ends_on_errors_as_click_and_run_cli_do(
+    monkeypatch: pytest.MonkeyPatch, exp_id: str, raised: BaseException
+) -> None:
+    """An interrupt, end of input or yanex error in the command: the same lines and exit
+    code whether _fast or click ran it."""
+
+    def fail(*_args: object) -> None:
+        raise raised
+
+    monkeypatch.setattr(_get, "_records", fail)
+    fast = _by_fast(monkeypatch, "get", "status", exp_id)
+    assert fast == _by_click(monkeypatch, "get", "status", exp_id)
+    assert fast[0] in (1, 2, 130)
