@@ -385,12 +385,18 @@ def test_fast_answers_as_click_does(
     assert _by_fast(monkeypatch, *args) == _by_click(monkeypatch, *args)
 
 
-def test_fast_runs_only_commands_without_click_in_their_callback() -> None:
+def test_fast_runs_only_commands_without_click_in_their_callback(
+    help_cache: Path, exp_id: str
+) -> None:
     """Commands whose callback is in their click module, and those that run in an event
-    loop, are never described for _fast (click runs them)."""
+    loop, are never described for _fast (click runs them); that is kept too, so that click
+    is not asked again after each run."""
     assert _fast._describe("show") is None
     assert _fast._describe("run") is None
     assert _fast._describe("nosuch") is None
+    assert run_cli("show", exp_id).returncode == 0
+    assert (help_cache.parent / "show.txt").read_text().endswith("\nnull")
+    assert not _fast.answer(["show", exp_id])
 
 
 def test_a_spoilt_cache_goes_to_click_and_is_rewritten(help_cache: Path, exp_id: str) -> None:

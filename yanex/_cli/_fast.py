@@ -79,13 +79,11 @@ def remember(args: list[str]) -> None:
             _write(_HELP, help_text())
         return
     name = _command_name(args)
-    if name is None or _spec(name) is not None:
-        return
+    if name is None or _read(name) == "null" or _spec(name) is not None:
+        return  # kept already (null: a command _fast does not run, such as show)
     import json
 
-    spec = _describe(name)
-    if spec is not None:
-        _write(name, json.dumps(spec))
+    _write(name, json.dumps(_describe(name)))
 
 
 def decorated(fn: Callable[..., Any], *decorators: Callable[[Any], Any]) -> Any:
