@@ -412,6 +412,20 @@ def test_a_spoilt_cache_goes_to_click_and_is_rewritten(help_cache: Path, exp_id:
     assert _fast._spec("get") is not None
 
 
+def test_a_cache_naming_functions_outside_the_cli_is_not_used(
+    help_cache: Path, exp_id: str
+) -> None:
+    """What a cache file says to call must be a function of yanex._cli: a file naming any
+    other module is not used (click answers, and the file is written again)."""
+    run_cli("get", "status", exp_id)
+    spec = help_cache.parent / "get.txt"
+    spec.write_text(spec.read_text().replace("yanex._cli._get:run", "os:system"))
+    assert _fast._spec("get") is None
+    assert not _fast.answer(["get", "status", exp_id])
+    run_cli("get", "status", exp_id)
+    assert _fast._spec("get") is not None
+
+
 def test_the_cache_goes_elsewhere_when_the_package_is_read_only(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -143,9 +143,17 @@ def _spec(name: str) -> dict[str, Any] | None:
 
     try:
         spec = json.loads(text)
-    except ValueError:  # not what _write wrote: click answers, and remember() rewrites it
+        targets = [t for part in ("group", "command") for t in _targets(spec[part])]
+    except (ValueError, TypeError, KeyError):  # not what _write wrote: click answers it
         return None
-    return spec if isinstance(spec, dict) else None
+    # Only yanex's own CLI functions are ever called from what a cache file names.
+    modules = [t.partition(":")[0] for t in targets]
+    own = all(m == _PACKAGE or m.startswith(f"{_PACKAGE}.") for m in modules)
+    return spec if own else None
+
+
+def _targets(part: dict[str, Any]) -> list[str]:
+    return [str(part["call"]), *(str(w) for w in part["wrappers"])]
 
 
 def _describe(name: str) -> dict[str, Any] | None:
