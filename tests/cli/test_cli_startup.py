@@ -274,6 +274,9 @@ def test_help_cache_holds_for_its_own_circumstances_only(
     assert _fast._read("help") is None
     assert not _fast.answer(["--help"])
     monkeypatch.delenv("COLUMNS")
+    with monkeypatch.context() as m:  # another narrow terminal: another text
+        m.setattr(_fast, "_terminal_width", lambda: 70)
+        assert _fast._read("help") is None
     monkeypatch.setenv("LANGUAGE", "de")  # gettext could translate "Usage:"
     assert _fast._read("help") is None
     monkeypatch.delenv("LANGUAGE")
@@ -287,6 +290,22 @@ def test_help_cache_holds_for_its_own_circumstances_only(
     assert _fast._read("help") is None
     for args in (["list"], ["--version"], ["-v", "--help"], ["get", "--help"]):
         assert not _fast.answer(args)
+
+
+def test_terminals_wider_than_clicks_maximum_share_the_help_text(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """click wraps help at the terminal's width up to 80 columns: any wider terminal gives
+    the same text (so the cache holds for all of them)."""
+    texts = set()
+    for columns in ("80", "81", "120", "300"):
+        monkeypatch.setenv("COLUMNS", columns)
+        texts.add(_root.help_text())
+    monkeypatch.setenv("COLUMNS", "70")
+    assert len(texts) == 1 and _root.help_text() not in texts
+    size = os.terminal_size((200, 50))
+    monkeypatch.setattr(os, "get_terminal_size", lambda fd: size)
+    assert _fast._terminal_width() == _fast._MAX_WIDTH == 80
 
 
 def test_help_cache_is_kept_only_when_it_can_be_printed_as_click_would() -> None:

@@ -7,8 +7,8 @@ ID``. Nothing here is written by hand a second time; what click would do is take
 once, kept in a small cache file, and used again only while everything it came from is
 unchanged (see ``_key``): yanex's version, the ``_cli`` modules that were loaded when it
 was made (size and mtime of each), the asyncclick files and that ``sys.path`` still finds
-those, the interpreter, and for the help text the terminal size and ``COLUMNS`` that
-click's width comes from and the locale variables gettext reads.
+those, the interpreter, and for the help text the terminal width (up to click's 80 columns) and
+``COLUMNS`` that click's width comes from and the locale variables gettext reads.
 
 - ``yanex --help``, ``-h`` and bare ``yanex``: the text click printed (``_root.help_text``).
 - A command whose callback lives in a module without click (``_list.run``, ``_get.run``;
@@ -73,10 +73,11 @@ def remember(args: list[str]) -> None:
     click next time, unless the cache holds it already. A cache that cannot be written is
     left alone."""
     if tuple(args) in ANSWERS:
-        if _read(_HELP) is None:
-            from ._root import help_text
+        from ._root import help_text
 
-            _write(_HELP, help_text())
+        text = help_text() if _read(_HELP) is None else None
+        if text is not None:
+            _write(_HELP, text)
         return
     name = _command_name(args)
     if name is None or _read(name) == "null" or _spec(name) is not None:
@@ -551,7 +552,7 @@ def _key(clicks: str, files: list[str], *, display: bool) -> str:
         _sources(clicks),
     ]
     if display:
-        parts += [[os.environ.get(v) for v in ("COLUMNS", "LINES", *_LOCALE_VARS)], _terminal()]
+        parts += [[os.environ.get(v) for v in ("COLUMNS", *_LOCALE_VARS)], _terminal_width()]
     return repr(parts)
 
 
@@ -582,10 +583,15 @@ def _sources(folder: str) -> list[tuple[str, int, int]] | None:
     return sorted((name, st.st_mtime_ns, st.st_size) for name, st in found)
 
 
-def _terminal() -> tuple[int, int] | None:
-    """The size of the terminal on stdout (what click's width comes from), if it is one."""
+def _terminal_width() -> int | None:
+    """The width of the terminal on stdout as click's help uses it: click wraps at the
+    terminal's width up to its default ``max_width`` of 80 columns (``_root.help_text``
+    makes sure no other maximum is set), so wider terminals share one text."""
     try:
-        size = os.get_terminal_size(sys.__stdout__.fileno())  # type: ignore[union-attr]
+        columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
     except (AttributeError, ValueError, OSError):
         return None
-    return (size.columns, size.lines)
+    return min(columns, _MAX_WIDTH)
+
+
+_MAX_WIDTH = 80

@@ -67,7 +67,10 @@ cli: LazyGroup = decorated(
 )
 
 
-def help_text() -> str:
-    """What ``yanex --help`` prints (without its final newline), as click formats it."""
+def help_text() -> str | None:
+    """What ``yanex --help`` prints (without its final newline), as click formats it; None
+    when its width depends on more than ``_fast`` keys its cache on (a width setting)."""
     ctx = cli.context_class(cli, info_name="yanex", **cli.context_settings)
+    if ctx.terminal_width is not None or ctx.max_content_width is not None:
+        return None
     return ctx.get_help()
