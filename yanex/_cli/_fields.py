@@ -8,7 +8,6 @@ graphs). ``params.<key>``/``param:<key>``, ``metrics.<key>``/``metric:<key>``,
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
@@ -297,6 +296,8 @@ def command_line(src: Source, *, resolved: bool) -> tuple[str | None, bool]:
     script_args = [str(a) for a in src.meta.get("script_args") or []]
     if script_args:
         parts += ["--", *script_args]
+    import shlex  # here: only the command fields need it
+
     return shlex.join(parts), True
 
 

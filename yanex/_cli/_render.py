@@ -8,7 +8,6 @@ round a long float, visibly (``0.123457…``).
 
 from __future__ import annotations
 
-import csv
 import io
 import time
 from collections.abc import Sequence
@@ -70,6 +69,8 @@ def json_out(items: Any) -> None:
 
 
 def csv_out(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    import csv  # here: only -F csv needs it
+
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(headers)
