@@ -7,8 +7,12 @@ import io
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.support.cli import run_cli
 from tests.support.query import assert_error, copy_061_store, make
+
+pytestmark = pytest.mark.usefixtures("cli_backend")  # yanex run/compare: every backend
 
 
 def _two() -> tuple[str, str]:

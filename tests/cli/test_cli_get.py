@@ -8,11 +8,10 @@ import signal
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.support.cli import run_cli
+from tests.support.cli import run_cli, run_cli_subprocess
 from tests.support.query import (
     assert_error,
     copy_061_store,
@@ -64,8 +63,7 @@ def test_every_documented_field_of_the_published_store() -> None:
         "environment.system.hostname": "vm",
         "dependencies": "",
     }
-    with ThreadPoolExecutor(4) as pool:  # independent CLI runs: overlap their start-up
-        outputs = dict(zip(expected, pool.map(lambda f: get(f, exp), expected), strict=True))
+    outputs = {field: get(field, exp) for field in expected}
     for field, value in expected.items():
         assert outputs[field].rstrip("\n") == value, field
     artifacts = get("artifacts", exp).splitlines()
@@ -131,9 +129,9 @@ def test_bad_input_exit_2(args: list[str], words: list[str]) -> None:
 
 
 def test_unknown_experiment_exit_1() -> None:
-    """An unknown experiment gives one Error line and exit 1."""
+    """An unknown experiment gives one Error line and exit 1 (end to end: a real process)."""
     make("x")
-    assert_error(run_cli("get", "status", "deadbeef"), 1, "deadbeef")
+    assert_error(run_cli_subprocess("get", "status", "deadbeef"), 1, "deadbeef")
 
 
 # Ctrl+C must reach the child even when this test runs where SIGINT is ignored (a

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import run_cli
+from tests.support.cli import run_cli, run_cli_subprocess
 from tests.support.query import (
     ago,
     assert_error,
@@ -32,9 +32,10 @@ def listed(*args: str) -> list[dict]:
 
 
 def test_newest_first_default_limit_and_all() -> None:
-    """The default shows the 10 newest with a note; --all and -l change that."""
+    """The default shows the 10 newest with a note; --all and -l change that. End to end:
+    the default listing by a real `yanex` process."""
     made = [make(f"e{i}", created=ago(hours=20 - i)) for i in range(12)]
-    res = run_cli("list")
+    res = run_cli_subprocess("list")
     assert res.returncode == 0
     lines = res.stdout.splitlines()
     assert lines[0].split()[:3] == ["ID", "Name", "Status"]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import run_cli
+from tests.support.cli import run_cli, run_cli_subprocess
 from tests.support.query import assert_error, make, store_root
 
 
@@ -23,13 +23,14 @@ def names(*args: str) -> list[str]:
 
 
 def test_archive_asks_and_moves_into_archived_folder() -> None:
-    """archive asks first (no/none keep it), moves <store>/<id> to <store>/archived/<id>."""
+    """archive asks first (no/none keep it), moves <store>/<id> to <store>/archived/<id>.
+    End to end: a real `yanex` process reading the answers from a pipe."""
     exp = make("old")
-    for answer, code, said in (("n\n", 0, "nothing was archived"), (None, 1, "no answer")):
-        res = run_cli("archive", exp, input=answer)
+    for answer, code, said in (("n\n", 0, "nothing was archived"), ("", 1, "no answer")):
+        res = run_cli_subprocess("archive", exp, input=answer)
         assert res.returncode == code and said in res.stderr  # "no" exits 0; no answer 1
         assert (store_root() / exp / "metadata.json").is_file()
-    res = run_cli("archive", exp, input="y\n")
+    res = run_cli_subprocess("archive", exp, input="y\n")
     assert res.returncode == 0, res.stderr
     assert f"Archived {exp} (old)" in res.stdout
     assert not (store_root() / exp).exists()
@@ -194,6 +195,7 @@ def test_update_bad_input(args: list[str], code: int, words: list[str]) -> None:
     assert (store_root() / exp / "metadata.json").read_bytes() == before
 
 
+@pytest.mark.usefixtures("cli_backend")
 def test_open_prints_the_folder_without_a_file_manager() -> None:
     """Without a graphical session, open prints the experiment's folder."""
     exp = make("here")

@@ -33,6 +33,7 @@ def experiments() -> list[str]:
         (["--dry_run"], "--dry-run"),
     ],
 )
+@pytest.mark.usefixtures("cli_backend")
 def test_mistyped_run_option_is_refused_before_anything_runs(
     work_dir: Path, typo: list[str], meant: str
 ) -> None:
@@ -44,6 +45,7 @@ def test_mistyped_run_option_is_refused_before_anything_runs(
     assert experiments() == [] and not (work_dir / "ran").exists()
 
 
+@pytest.mark.usefixtures("cli_backend")
 def test_unknown_options_still_reach_the_script(work_dir: Path) -> None:
     """Options far from yanex's go to the script, as before; after -- everything does."""
     script = write_script(work_dir / "echo.py", ECHO)
@@ -76,6 +78,7 @@ def test_unknown_command_suggests_the_nearest() -> None:
         ["lr=linspace(0, 1, 1000000000000)"],
     ],
 )
+@pytest.mark.usefixtures("cli_backend")
 def test_huge_sweep_is_refused_at_once(work_dir: Path, params: list[str]) -> None:
     script = write_script(work_dir / "s.py", "pass\n")
     args = [x for p in params for x in ("-p", p)]
@@ -90,6 +93,7 @@ def test_huge_sweep_is_refused_at_once(work_dir: Path, params: list[str]) -> Non
     assert res.returncode == 2 and experiments() == []
 
 
+@pytest.mark.usefixtures("cli_backend")
 def test_max_experiments_overrides_the_limit(work_dir: Path) -> None:
     script = write_script(work_dir / "s.py", "pass\n")
     res = run_cli("run", str(script), "-p", "a=range(5)", "--max-experiments", "4", "--stage")
@@ -114,6 +118,7 @@ def test_get_with_a_filter_matching_one_prints_the_bare_value() -> None:
     assert f"{exp}: only-one" in both  # several: each value says whose it is
 
 
+@pytest.mark.usefixtures("cli_backend")
 def test_get_upstream_sweep_feeds_delete(work_dir: Path) -> None:
     """yanex delete $(yanex get upstream X -F sweep), as get.md shows it."""
     prep = write_script(work_dir / "prep.py", "pass\n")
@@ -158,6 +163,7 @@ def test_wildcard_field_must_match() -> None:
 # --- --verbose and prompts ----------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("cli_backend")
 def test_verbose_says_filters_and_script_arguments(work_dir: Path) -> None:
     make("v1")
     res = run_cli("--verbose", "list", "-s", "completed", "-n", "v*", "-g")

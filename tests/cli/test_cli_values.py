@@ -11,6 +11,7 @@ import shlex
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 import yanex.results as yr
@@ -48,6 +49,7 @@ def test_get_prints_every_format_unrounded() -> None:
     assert ok("get", "metrics.acc", exp, "-F", "sweep") == "0.987654321012"
 
 
+@pytest.mark.usefixtures("cli_backend")
 def test_show_list_compare_machine_formats_are_exact(tmp_path: Path) -> None:
     """show/compare -F json/csv/markdown and compare --export carry the full value; the
     terminal table of compare rounds it visibly, with an ellipsis."""
@@ -87,6 +89,7 @@ yanex.log_metrics({"nan": 0.5}, step=1)
 """
 
 
+@pytest.mark.usefixtures("cli_backend")
 def test_nan_and_infinities_survive_everywhere(work_dir: Path) -> None:
     """-p nan/inf/-inf and logged NaN/inf stay floats in config.json, params.yaml,
     metrics.json (NaN/Infinity tokens that json.loads reads), get, show -F json and the
@@ -150,6 +153,7 @@ AWKWARD = [
 SCRIPT_ARGS = ["--fold", "0", "--dryrun", "it's", "$HOME", "", "a b", "--"]
 
 
+@pytest.mark.usefixtures("cli_backend")
 def test_run_command_reproduces_awkward_values_through_a_shell(work_dir: Path) -> None:
     """Run with awkward values and script arguments, run the printed run-command through a
     shell: the same config.json and the same script arguments (after --) come out."""
@@ -210,6 +214,7 @@ deep()
 """
 
 
+@pytest.mark.usefixtures("cli_backend")
 def test_show_problem_section(work_dir: Path) -> None:
     """A completed run has no Problem section; a failed one shows its error and traceback
     once, indented."""
@@ -228,6 +233,7 @@ def test_show_problem_section(work_dir: Path) -> None:
     assert shown.count("careful: odd input") == 1  # other stderr lines: once too
 
 
+@pytest.mark.usefixtures("cli_backend")
 def test_run_command_of_a_config_sweep_point_runs_that_point_only(work_dir: Path) -> None:
     """A sweep written in a config file: the run-command pins the swept value with -p."""
     import subprocess
@@ -248,6 +254,7 @@ def test_run_command_of_a_config_sweep_point_runs_that_point_only(work_dir: Path
     assert config == {"lr": 0.2, "bs": 8}
 
 
+@pytest.mark.usefixtures("cli_backend")
 def test_run_command_pins_parameters_from_the_environment(work_dir: Path) -> None:
     """YANEX_PARAM_* values appear as -p in run-command, which then needs no variables."""
     script = write_script(work_dir / "echo.py", ECHO)

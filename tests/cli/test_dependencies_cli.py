@@ -7,7 +7,6 @@ from __future__ import annotations
 import itertools
 import json
 import os
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -32,6 +31,7 @@ def ids_now() -> set[str]:
     return {m["id"] for m in experiments(store_root())}
 
 
+@pytest.mark.usefixtures("cli_backend")
 def test_references_resolve_to_full_ids_and_survive_a_rename(work_dir: Path) -> None:
     """A name, a prefix and a full id are all recorded as full ids (and in
     dependencies.json); renaming the upstream experiment later keeps the link."""
@@ -49,6 +49,7 @@ def test_references_resolve_to_full_ids_and_survive_a_rename(work_dir: Path) -> 
     assert down.get_dependency("model").id == other
 
 
+@pytest.mark.usefixtures("cli_backend")
 @pytest.mark.parametrize("status", ["failed", "cancelled"])
 def test_failed_or_cancelled_dependency_is_refused(work_dir: Path, status: str) -> None:
     """A dependency that did not complete: one Error line, exit 2, nothing created."""
@@ -60,6 +61,7 @@ def test_failed_or_cancelled_dependency_is_refused(work_dir: Path, status: str) 
     assert ids_now() == before and "ran" not in res.stdout
 
 
+@pytest.mark.usefixtures("cli_backend")
 def test_unknown_ambiguous_and_path_references_are_refused(work_dir: Path) -> None:
     """Unknown, ambiguous (name or prefix) and path-like references: exit 2, nothing made."""
     write_script(work_dir / "s.py", ECHO)
@@ -81,15 +83,14 @@ def test_unknown_ambiguous_and_path_references_are_refused(work_dir: Path) -> No
         prefix: "matches",
     }
     before = ids_now()
-    with ThreadPoolExecutor(4) as pool:  # independent CLI runs: overlap their start-up
-        found = list(pool.map(lambda r: run_cli("run", "s.py", "-D", r), refs))
-    results = dict(zip(refs, found, strict=True))
+    results = {ref: run_cli("run", "s.py", "-D", ref) for ref in refs}
     for ref, words in refs.items():
         assert_error(results[ref], 2, words)
         assert "ran" not in results[ref].stdout, ref
     assert ids_now() == before
 
 
+@pytest.mark.usefixtures("cli_backend")
 def test_option_syntax_errors(work_dir: Path) -> None:
     """A slot given twice, a bad slot name, an empty reference, -D with --staged: exit 2."""
     write_script(work_dir / "s.py", ECHO)
@@ -100,13 +101,13 @@ def test_option_syntax_errors(work_dir: Path) -> None:
         (["s.py", "-D", "data="], "no experiment given"),
         (["--staged", "-D", a], "--depends-on"),
     ]
-    with ThreadPoolExecutor(4) as pool:
-        results = list(pool.map(lambda c: run_cli("run", *c[0]), cases))
+    results = [run_cli("run", *args) for args, _words in cases]
     for (_args, words), res in zip(cases, results, strict=True):
         assert_error(res, 2, words)
     assert ids_now() == {a}
 
 
+@pytest.mark.usefixtures("cli_backend")
 def test_staged_dependency_only_for_staged_runs(work_dir: Path) -> None:
     """A staged dependency has not run: refused for a run, accepted with --stage."""
     write_script(work_dir / "s.py", ECHO)
@@ -120,6 +121,7 @@ def test_staged_dependency_only_for_staged_runs(work_dir: Path) -> None:
     assert entries_of(new) == [f"data={staged}"]
 
 
+@pytest.mark.usefixtures("cli_backend")
 def test_running_dependency_is_accepted_with_a_warning(work_dir: Path) -> None:
     """A running dependency may not have written everything yet: a warning, then it runs."""
     write_script(work_dir / "s.py", ECHO)
@@ -131,6 +133,7 @@ def test_running_dependency_is_accepted_with_a_warning(work_dir: Path) -> None:
     assert entries_of(yr.get_experiment("after-live").id) == [f"dep1={live}"]
 
 
+@pytest.mark.usefixtures("cli_backend")
 def test_comma_list_is_several_dependencies_and_slot_list_is_a_sweep(work_dir: Path) -> None:
     """-D a,b: one experiment with both (the spec); -D slot=a,b: one experiment per value,
     crossed with other slot sweeps and parameter sweeps."""
@@ -158,6 +161,7 @@ def test_comma_list_is_several_dependencies_and_slot_list_is_a_sweep(work_dir: P
     assert all("sweep" in yr.get_experiment(i).tags for i in made)
 
 
+@pytest.mark.usefixtures("cli_backend")
 def test_dry_run_shows_each_planned_experiments_dependencies(work_dir: Path) -> None:
     """--dry-run lists the resolved dependencies of every planned experiment; creates nothing."""
     write_script(work_dir / "s.py", ECHO)
@@ -196,6 +200,7 @@ yanex.log_metrics({"score": model["weights"] * len(data["rows"]), "graph": len(g
 """
 
 
+@pytest.mark.usefixtures("cli_backend")
 def test_pipeline_end_to_end(work_dir: Path) -> None:
     """prep -> train -> eval with -D; load_artifact searches dependencies and theirs;
     assert_dependency fails a stage fed the wrong experiment."""
@@ -250,6 +255,7 @@ def test_deleting_a_whole_pipeline_does_not_warn() -> None:
     assert ids_now() == set()
 
 
+@pytest.mark.usefixtures("cli_backend")
 def test_archived_dependency_is_accepted(work_dir: Path) -> None:
     """An archived experiment that completed is still a valid dependency."""
     write_script(work_dir / "s.py", ECHO)

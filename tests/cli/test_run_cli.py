@@ -7,7 +7,9 @@ import json
 import subprocess
 from pathlib import Path
 
-from tests.support.cli import run_cli, write_script
+import pytest
+
+from tests.support.cli import run_cli, run_cli_subprocess, write_script
 from tests.support.run import artifact, only, start_cli
 
 ECHO = """
@@ -23,6 +25,7 @@ def _last_json(stdout: str) -> dict:
     return json.loads(stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.usefixtures("cli_backend")
 def test_help_and_version() -> None:
     """`yanex --help`, `--version` and `yanex run --help` describe the command."""
     top = run_cli("--help")
@@ -37,9 +40,10 @@ def test_help_and_version() -> None:
 
 
 def test_single_run_streams_captures_and_completes(store_dir: Path, work_dir: Path) -> None:
-    """The script's stdout/stderr reach the terminal unchanged and artifacts/*.txt; it completes."""
+    """The script's stdout/stderr reach the terminal unchanged and artifacts/*.txt; it completes.
+    End to end: a real `yanex` process."""
     write_script(work_dir / "echo.py", ECHO)
-    res = run_cli("run", "echo.py")
+    res = run_cli_subprocess("run", "echo.py")
     assert res.returncode == 0, res.stderr
     assert res.stdout.startswith("out-line\n")
     assert "err-line" in res.stderr
@@ -54,6 +58,7 @@ def test_single_run_streams_captures_and_completes(store_dir: Path, work_dir: Pa
     assert _last_json(res.stdout)["id"] == meta["id"]
 
 
+@pytest.mark.usefixtures("cli_backend")
 def test_script_arguments_reach_sys_argv(work_dir: Path) -> None:
     """Unknown options and arguments after the script, and all after `--`, go to sys.argv."""
     write_script(work_dir / "echo.py", ECHO)
@@ -65,6 +70,7 @@ def test_script_arguments_reach_sys_argv(work_dir: Path) -> None:
     assert out["params"] == {"lr": 1}
 
 
+@pytest.mark.usefixtures("cli_backend")
 def test_get_cli_args_returns_documented_dict(store_dir: Path, work_dir: Path) -> None:
     """get_cli_args() in the child holds the parsed yanex flags, not the script's arguments."""
     write_script(work_dir / "echo.py", ECHO)
@@ -83,6 +89,7 @@ def test_get_cli_args_returns_documented_dict(store_dir: Path, work_dir: Path) -
     assert only(store_dir)["cli_args"] == cli
 
 
+@pytest.mark.usefixtures("cli_backend")
 def test_metadata_flags_are_recorded(store_dir: Path, work_dir: Path) -> None:
     """--name, --tag (repeatable), --description and --project land in metadata (-D: see
     test_dependencies_cli.py)."""
@@ -98,6 +105,7 @@ def test_metadata_flags_are_recorded(store_dir: Path, work_dir: Path) -> None:
     assert meta["depends_on"] == []
 
 
+@pytest.mark.usefixtures("cli_backend")
 def test_project_defaults_to_git_repository_name(store_dir: Path, work_dir: Path) -> None:
     """Without --project, the project is the enclosing git repository's folder name."""
     repo = work_dir / "myrepo"
@@ -114,6 +122,7 @@ def test_project_defaults_to_git_repository_name(store_dir: Path, work_dir: Path
     assert meta["git_commit"]
 
 
+@pytest.mark.usefixtures("cli_backend")
 def test_failing_script_is_failed_with_exit_code_and_stderr_tail(
     store_dir: Path, work_dir: Path
 ) -> None:
@@ -130,6 +139,7 @@ def test_failing_script_is_failed_with_exit_code_and_stderr_tail(
     assert "failed" in res.stderr and "Traceback" not in res.stderr
 
 
+@pytest.mark.usefixtures("cli_backend")
 def test_exception_in_script_fails_and_yanex_fail_is_honoured(
     store_dir: Path, work_dir: Path
 ) -> None:

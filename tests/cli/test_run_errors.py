@@ -10,6 +10,8 @@ import pytest
 from tests.support.cli import run_cli, write_script
 from tests.support.run import error_lines, experiments, store_is_empty
 
+pytestmark = pytest.mark.usefixtures("cli_backend")  # yanex run/compare: every backend
+
 CASES = {
     "missing script file": (["run", "nope.py"], "script not found"),
     "no script at all": (["run"], "missing script"),

@@ -7,10 +7,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.support.cli import run_cli, write_script
 from tests.support.run import config, experiments, only, store_is_empty
+
+pytestmark = pytest.mark.usefixtures("cli_backend")  # yanex run/compare: every backend
 
 PARAMS = "import json, yanex\nprint(json.dumps(yanex.get_params()))\n"
 

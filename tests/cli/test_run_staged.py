@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.support.cli import run_cli, write_script
 from tests.support.query import store_root
+
+pytestmark = pytest.mark.usefixtures("cli_backend")  # yanex run/compare: every backend
 
 
 def status(exp: str) -> str:

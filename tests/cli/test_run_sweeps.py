@@ -27,6 +27,7 @@ def _dry(*args: str) -> list[dict]:
             if "params: " in line]
 
 
+@pytest.mark.usefixtures("cli_backend")
 def test_sweep_syntaxes_expand_to_the_documented_values(work_dir: Path) -> None:
     """list(), comma lists, range(), linspace() and logspace() give the documented values."""
     write_script(work_dir / "p.py", PARAMS)
@@ -45,6 +46,7 @@ def test_sweep_syntaxes_expand_to_the_documented_values(work_dir: Path) -> None:
         assert [p["x"] for p in _dry("-p", f"x={expr}")] == values, expr
 
 
+@pytest.mark.usefixtures("cli_backend")
 def test_cartesian_product_of_cli_and_config_sweeps(work_dir: Path) -> None:
     """Sweeps from a config file and from --param combine into their cartesian product."""
     write_script(work_dir / "p.py", PARAMS)
@@ -60,6 +62,7 @@ def test_cartesian_product_of_cli_and_config_sweeps(work_dir: Path) -> None:
     assert len(_dry("-c", "grid.yaml", "-p", "lr=0.5", "-p", "note=x")) == 2  # CLI replaces sweeps
 
 
+@pytest.mark.usefixtures("cli_backend")
 def test_sweep_runs_sequentially_by_default_with_named_experiments(
     store_dir: Path, work_dir: Path
 ) -> None:
@@ -82,12 +85,12 @@ def test_sweep_runs_sequentially_by_default_with_named_experiments(
     assert "x=1" in unnamed.stdout and "x=2" in unnamed.stdout
 
 
-@pytest.mark.parametrize("backend", ["", "asyncio", "trio"])
+@pytest.mark.usefixtures("cli_backend")
 def test_parallel_sweep_runs_n_at_a_time_with_prefixed_output(
-    backend: str, store_dir: Path, work_dir: Path
+    store_dir: Path, work_dir: Path
 ) -> None:
     """-j 2 runs two experiments at once (each waits to see the other start) and prefixes
-    every output line with its experiment id, on the default backend, asyncio and trio."""
+    every output line with its experiment id, on every backend."""
     rendezvous = work_dir / "rv"
     rendezvous.mkdir()
     write_script(work_dir / "pair.py", f"""
@@ -101,8 +104,7 @@ print("saw", len(os.listdir({str(rendezvous)!r})))
 print("second line")
 """)
     start = time.monotonic()
-    env = {"YANEX_ASYNC_BACKEND": backend} if backend else None
-    res = run_cli("run", "pair.py", "-p", "i=1,2", "-j", "2", env=env)
+    res = run_cli("run", "pair.py", "-p", "i=1,2", "-j", "2")
     assert time.monotonic() - start < 15
     assert res.returncode == 0, res.stderr
     metas = experiments(store_dir)
@@ -112,6 +114,7 @@ print("second line")
         assert f"[{meta['id']}] second line" in res.stdout
 
 
+@pytest.mark.usefixtures("cli_backend")
 def test_parallel_zero_means_one_per_cpu(store_dir: Path, work_dir: Path) -> None:
     """-j 0 is accepted and runs the whole sweep."""
     write_script(work_dir / "p.py", PARAMS)
@@ -120,6 +123,7 @@ def test_parallel_zero_means_one_per_cpu(store_dir: Path, work_dir: Path) -> Non
     assert [m["status"] for m in experiments(store_dir)] == ["completed"] * 3
 
 
+@pytest.mark.usefixtures("cli_backend")
 def test_failed_experiment_in_sweep_is_a_result_and_exit_is_nonzero(
     store_dir: Path, work_dir: Path
 ) -> None:
@@ -132,6 +136,7 @@ def test_failed_experiment_in_sweep_is_a_result_and_exit_is_nonzero(
     assert "1 failed" in res.stdout and "2 completed" in res.stdout
 
 
+@pytest.mark.usefixtures("cli_backend")
 def test_stage_then_run_staged_in_parallel(store_dir: Path, work_dir: Path) -> None:
     """--stage creates staged experiments (params, script args and cli args kept);
     `yanex run --staged -j 2` runs them all; a second --staged finds nothing."""
@@ -154,6 +159,7 @@ def test_stage_then_run_staged_in_parallel(store_dir: Path, work_dir: Path) -> N
     assert again.returncode == 0 and "No staged experiments" in again.stdout
 
 
+@pytest.mark.usefixtures("cli_backend")
 def test_stage_single_and_dry_run_of_staged(store_dir: Path, work_dir: Path) -> None:
     """A staged single experiment is listed by `--staged --dry-run` and not run by it."""
     write_script(work_dir / "p.py", PARAMS)
@@ -164,6 +170,7 @@ def test_stage_single_and_dry_run_of_staged(store_dir: Path, work_dir: Path) -> 
     assert experiments(store_dir)[0]["status"] == "staged"
 
 
+@pytest.mark.usefixtures("cli_backend")
 def test_sweep_dry_run_creates_nothing(store_dir: Path, work_dir: Path) -> None:
     """A sweep's dry run writes nothing to the store."""
     write_script(work_dir / "p.py", PARAMS)

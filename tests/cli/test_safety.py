@@ -111,6 +111,7 @@ def test_results_refuse_paths(tmp_path: Path) -> None:
         ["get", "status", "-i", ".."],
     ],
 )
+@pytest.mark.usefixtures("cli_backend")
 def test_cli_selectors_refuse_paths(args: list[str], tmp_path: Path) -> None:
     """Every selector: one Error line, exit 2, the other store untouched."""
     other = _other_store(tmp_path)
@@ -187,6 +188,7 @@ def test_artifacts_directory_that_is_a_link_out_is_refused(outside: Path) -> Non
     assert list(outside.iterdir()) == []
 
 
+@pytest.mark.usefixtures("cli_backend")
 def test_cli_run_script_cannot_write_through_a_link(outside: Path) -> None:
     """A script under yanex run that plants a link and saves through it gets the error."""
     write_script(
@@ -280,6 +282,7 @@ def test_pickle_standalone_from_the_store_warns_but_own_folder_does_not() -> Non
     assert len(_pickle_warnings(record)) == 1
 
 
+@pytest.mark.usefixtures("cli_backend")
 def test_cli_run_pickle_warning_names_only_the_stranger() -> None:
     """Under yanex run: a dependency's pickle loads quietly, a stranger's warns on stderr."""
     dep = _with_pickle("upstream")

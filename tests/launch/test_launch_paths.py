@@ -13,7 +13,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from tests.support.cli import run_cli, write_script
+from tests.support.cli import run_cli_subprocess, write_script
 from tests.support.run import only, pids_with, wait_for
 from yanex import _supervise
 
@@ -55,7 +55,7 @@ def test_prepared_interpreter_leaves_no_trace(
         env["PYTHONPATH"] = str(site)
     script = write_script(work_dir / "probe.py", "import yanex\n" + PROBE)
     expected = _python(script, "python.json", env)
-    res = run_cli("run", script.name, "yanex.json", env=env)
+    res = run_cli_subprocess("run", script.name, "yanex.json", env=env)
     assert res.returncode == 0, res.stderr
     got = json.loads((work_dir / "yanex.json").read_text())
     assert got == expected
@@ -70,7 +70,7 @@ def test_unknown_launch_path_is_one_error_line(work_dir: Path, store_dir: Path) 
     """YANEX_LAUNCH_PATH with a value that names no path: one Error line, exit 2, no
     experiment created."""
     write_script(work_dir / "s.py", "pass\n")
-    res = run_cli("run", "s.py", env={"YANEX_LAUNCH_PATH": "fork"})
+    res = run_cli_subprocess("run", "s.py", env={"YANEX_LAUNCH_PATH": "fork"})
     assert res.returncode == 2
     assert res.stderr.strip().splitlines() == [
         "Error: YANEX_LAUNCH_PATH must be 'pool' or 'exec', not 'fork'"
@@ -126,7 +126,7 @@ def test_portable_fallbacks_run_a_sweep(work_dir: Path, store_dir: Path) -> None
     """With every Linux-only call switched off (YANEX_PLATFORM=portable), a `-j 0` sweep
     runs every experiment and the script's umask is the caller's."""
     script = write_script(work_dir / "s.py", "import os\nprint('umask', oct(os.umask(0)))\n")
-    res = run_cli(
+    res = run_cli_subprocess(
         "run", script.name, "-p", "i=range(3)", "-j", "0", env={"YANEX_PLATFORM": "portable"}
     )
     assert res.returncode == 0, res.stderr
@@ -186,7 +186,7 @@ def test_modules_of_a_script_that_calls_no_yanex_function(
     )
     env = dict(os.environ, YANEX_LAUNCH_PATH="pool")
     subprocess.run([sys.executable, "-u", script.name, "python.json"], env=env, check=True)
-    res = run_cli("run", script.name, "yanex.json", env=env)
+    res = run_cli_subprocess("run", script.name, "yanex.json", env=env)
     assert res.returncode == 0, res.stderr
     expected = json.loads((work_dir / "python.json").read_text())
     assert json.loads((work_dir / "yanex.json").read_text()) == expected

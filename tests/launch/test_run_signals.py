@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import run_cli, write_script
+from tests.support.cli import run_cli_subprocess, write_script
 from tests.support.run import (
     experiments,
     no_process_left,
@@ -140,7 +140,7 @@ def test_sigkill_of_yanex_leaves_no_process_and_no_running_experiment(
     orphans = experiments(store_dir)
     assert [m["status"] for m in orphans] == ["running", "running"]  # as left on disk
     for orphan in orphans:  # readers already see through it: the pid is gone
-        got = run_cli("get", "status", orphan["id"])
+        got = run_cli_subprocess("get", "status", orphan["id"])
         assert (got.returncode, got.stdout.strip()) == (0, "failed"), got.stderr
     by_id = {m["id"]: m for m in experiments(store_dir)}
     for orphan in orphans:
@@ -162,7 +162,9 @@ print("started", flush=True)
 time.sleep(600)
 """)
     start = time.monotonic()
-    res = run_cli("run", "deaf.py", marker, "--timeout", "1", env={"YANEX_KILL_GRACE": GRACE})
+    res = run_cli_subprocess(
+        "run", "deaf.py", marker, "--timeout", "1", env={"YANEX_KILL_GRACE": GRACE}
+    )
     elapsed = time.monotonic() - start
     assert res.returncode == 1
     assert 1 <= elapsed < 10
@@ -176,8 +178,8 @@ time.sleep(600)
 def test_timeout_does_not_touch_quick_experiments(store_dir: Path, work_dir: Path) -> None:
     """In a sweep with --timeout only the slow point fails; the quick ones complete."""
     write_script(work_dir / "t.py", "import time, yanex\ntime.sleep(yanex.get_param('s'))\n")
-    res = run_cli("run", "t.py", "-p", "s=0,30", "--timeout", "1", "-j", "2",
-                  env={"YANEX_KILL_GRACE": GRACE})
+    res = run_cli_subprocess("run", "t.py", "-p", "s=0,30", "--timeout", "1", "-j", "2",
+                             env={"YANEX_KILL_GRACE": GRACE})
     assert res.returncode == 1
     by_sleep = {m["name"]: m for m in experiments(store_dir)}
     assert by_sleep["s=0"]["status"] == "completed"

@@ -11,7 +11,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from tests.support.cli import run_cli, write_script
+from tests.support.cli import run_cli_subprocess, write_script
 from yanex import _supervise
 
 SCRIPT = """
@@ -39,7 +39,7 @@ def test_script_sees_main_argv_path_and_fresh_randomness(work_dir: Path, store_d
     first on sys.path, a different random state, and its own command line."""
     (work_dir / "helper_mod.py").write_text("VALUE = 42\n")
     script = write_script(work_dir / "probe.py", SCRIPT)
-    res = run_cli("run", script.name, "--flag", "x", "-p", "i=range(3)", "-j", "2")
+    res = run_cli_subprocess("run", script.name, "--flag", "x", "-p", "i=range(3)", "-j", "2")
     assert res.returncode == 0, res.stderr
     facts = _facts("\n".join(line.split("] ", 1)[-1] for line in res.stdout.splitlines()))
     assert len(facts) == 3
@@ -73,7 +73,7 @@ def test_exit_codes_and_tracebacks_match_python(
     """Exit codes, sys.exit messages and uncaught exceptions end the experiment as they
     would end `python script`; tracebacks start at the script, not in yanex."""
     script = write_script(work_dir / "ending.py", body)
-    res = run_cli("run", script.name)
+    res = run_cli_subprocess("run", script.name)
     meta = json.loads(next(store_dir.glob("*/metadata.json")).read_text())
     assert meta["exit_code"] == code
     assert meta["status"] == ("completed" if code == 0 else "failed")

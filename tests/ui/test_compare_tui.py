@@ -157,6 +157,7 @@ def test_terminal_opens_the_interactive_table(work_dir: Path) -> None:
         os.close(master)
 
 
+@pytest.mark.usefixtures("cli_backend")
 def test_pipe_keeps_the_static_table() -> None:
     """With output to a pipe (or --no-interactive) the static table is printed, as before."""
     three()

@@ -74,13 +74,14 @@ def test_wildcard_host_prints_a_warning() -> None:
     assert len(warning) == 1 and "0.0.0.0" in warning[0] and "delete" in warning[0]
 
 
-def test_port_in_use_is_one_error_line() -> None:
+@pytest.mark.parametrize("backend", ["asyncio", "uvloop"])  # trio is refused (below)
+def test_port_in_use_is_one_error_line(backend: str) -> None:
     """A port that is taken ends the command with one Error line, no traceback."""
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen(1)
         port = taken.getsockname()[1]
-        res = run_cli("ui", "--port", str(port), timeout=30)
+        res = run_cli("ui", "--port", str(port), env={"YANEX_ASYNC_BACKEND": backend})
     assert_error(res, 1, "cannot listen", str(port))
 
 
