@@ -27,13 +27,17 @@ install: $(STAMP)
 demo: $(BASE)
 	$(BIN)/python examples/demo.py
 
-# The whole suite runs once per launch path (see README, "How a script is run").
+# The whole suite once, on the default launch path (exec); its differential suite
+# (tests/launch/differential) runs every script under both paths. Then the launch tests
+# (tests/launch) under the pool path, and under the portable fallbacks of
+# yanex/_platform.py (what macOS takes). See README, "Tests".
+# Workers: most tests wait on child processes, so 3 beat 2 on 2 cores (README, "Tests").
+TEST_WORKERS ?= 3
+PYTEST := $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
 test: install
-	YANEX_LAUNCH_PATH=exec $(BIN)/python -m pytest -q
-	YANEX_LAUNCH_PATH=pool $(BIN)/python -m pytest -q
-	# the portable fallbacks of yanex/_platform.py (what macOS takes), on the launch tests
-	YANEX_PLATFORM=portable $(BIN)/python -m pytest -q tests/launch/differential \
-		tests/launch/test_launch_paths.py tests/launch/test_terminal.py tests/launch/test_spawner.py
+	YANEX_LAUNCH_PATH=exec $(PYTEST)
+	YANEX_LAUNCH_PATH=pool $(PYTEST) tests/launch --ignore tests/launch/differential
+	YANEX_PLATFORM=portable $(PYTEST) tests/launch
 
 lint: install
 	$(BIN)/ruff check yanex tests bench examples

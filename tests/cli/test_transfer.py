@@ -22,7 +22,10 @@ if not SSHD.exists() or shutil.which("rsync") is None or shutil.which("ssh-keyge
     REASON = "no sshd, rsync or ssh-keygen here (apt-get install openssh-server rsync)"
 elif os.geteuid() != 0:
     REASON = "sshd for these tests is started as root (it needs /run/sshd)"
-pytestmark = pytest.mark.skipif(REASON is not None, reason=REASON or "")
+pytestmark = [
+    pytest.mark.skipif(REASON is not None, reason=REASON or ""),
+    pytest.mark.xdist_group("sshd"),  # one worker starts the module's sshd
+]
 
 
 def _free_port() -> int:

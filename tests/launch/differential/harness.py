@@ -172,7 +172,8 @@ def base_env(**extra: str | None) -> dict[str, str]:
     (PATH, HOME, TERM, a UTF-8 locale, PYTHONUNBUFFERED=1, PYTHONDONTWRITEBYTECODE=1),
     plus ``extra`` (a None value drops the variable). Tests that are about the environment
     also run without the PYTHON* variables. A PYTHONPATH of the test run is kept (to run
-    the suite against another checkout)."""
+    the suite against another checkout), and so is ``YANEX_PLATFORM`` (``make test`` runs
+    the launch tests again with the portable fallbacks)."""
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": os.environ.get("HOME", "/"),
@@ -181,8 +182,9 @@ def base_env(**extra: str | None) -> dict[str, str]:
         "PYTHONUNBUFFERED": "1",
         "PYTHONDONTWRITEBYTECODE": "1",
     }
-    if os.environ.get("PYTHONPATH"):
-        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+    for kept in ("PYTHONPATH", "YANEX_PLATFORM"):
+        if os.environ.get(kept):
+            env[kept] = os.environ[kept]
     for key, value in extra.items():
         if value is None:
             env.pop(key, None)
