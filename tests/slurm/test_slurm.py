@@ -10,7 +10,6 @@ tests run once, under the default launch path: a Slurm job does not use the spaw
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -39,8 +38,6 @@ def _cluster_reason() -> str | None:
         states = []
     if not any(s in ("idle", "mix", "alloc") for s in states):
         return "Slurm is installed but no node answers: run `make slurm-up` as root"
-    if os.environ.get("YANEX_LAUNCH_PATH") == "exec":
-        return "run once, under the pool path (a Slurm job does not use the spawner)"
     return None
 
 
@@ -216,15 +213,29 @@ def test_scancel_from_outside_is_settled(work_dir: Path, store_dir: Path) -> Non
 
 
 def test_job_over_its_time_limit_fails_with_timeout(work_dir: Path, store_dir: Path) -> None:
-    """timeout_min=1 and a script that sleeps longer: Slurm ends the job (TIMEOUT), and the
-    experiment is failed with Slurm's state, not left running. (Slurm's smallest limit is a
-    minute and it looks at limits every 30 s: this test takes 60-90 s.)"""
+    """A script that outlives its job's time limit: Slurm ends the job (TIMEOUT), and the
+    experiment is failed with Slurm's state, not left running. The job is submitted with
+    timeout_min=1 (Slurm's smallest), then its limit is lowered to 0 once it runs, so that
+    Slurm's next look at limits (every 30 s) ends it instead of one a minute later."""
     write_script(work_dir / "slow.py", SLOW)
-    res = run_cli(
-        "run", "slow.py", "--launcher", "slurm", "--launcher-opt", "timeout_min=1", timeout=200
+    proc = subprocess.Popen(
+        [*YANEX, "run", "slow.py", "--launcher", "slurm", "--launcher-opt", "timeout_min=1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
-    assert res.returncode == 1, res.stderr
-    (exp_id,) = ids_in(store_dir)
+    try:
+        exp_id = wait_for(lambda: ids_in(store_dir) and ids_in(store_dir)[0], 30)
+        out_file = store_dir / exp_id / "artifacts" / "stdout.txt"
+        wait_for(lambda: out_file.exists() and "started" in out_file.read_text(), 60)
+        job = meta(store_dir, exp_id)["slurm"]["job_id"]
+        sacct = ["sacct", "-n", "-X", "-P", "-o", "Timelimit", "-j", job]
+        assert wait_for(lambda: shell(*sacct).strip(), 10) == "00:01:00"
+        subprocess.run(["scontrol", "update", f"JobId={job}", "TimeLimit=0"], check=True)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 1, err
     m = meta(store_dir, exp_id)
     assert m["status"] == "failed"
     assert m["slurm"]["state"] == "TIMEOUT"
