@@ -27,7 +27,16 @@ import pytest
 import yanex
 from tests.support.cli import run_cli
 from yanex import errors
-from yanex._cli import COMMANDS, _fast, _get, _root, _runner
+from yanex._cli import (
+    COMMANDS,
+    _fast,
+    _fast_cache,
+    _fast_describe,
+    _fast_parse,
+    _get,
+    _root,
+    _runner,
+)
 
 # Runs the CLI entry point as the console script does, then writes sys.modules at exit.
 PROBE = """
@@ -219,7 +228,9 @@ async def test_in_loop_awaits_in_the_running_loop() -> None:
 @pytest.fixture
 def help_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """The cache in files of this test's own."""
-    monkeypatch.setattr(_fast, "_places", lambda what: [str(tmp_path / "cache" / f"{what}.txt")])
+    monkeypatch.setattr(
+        _fast_cache, "_places", lambda what: [str(tmp_path / "cache" / f"{what}.txt")]
+    )
     return tmp_path / "cache" / "help.txt"
 
 
@@ -256,7 +267,7 @@ def test_help_from_the_cache_is_what_click_prints(
     bytes on the same stream with the same exit code."""
     first = run_cli(*args)
     assert help_cache.is_file()
-    assert _fast._read("help") is not None
+    assert _fast_cache.read("help") is not None
     again = run_cli(*args)
     expected = _by_click(monkeypatch, *args)
     assert (first.returncode, first.stdout, first.stderr) == expected
@@ -269,25 +280,25 @@ def test_help_cache_holds_for_its_own_circumstances_only(
 ) -> None:
     """Another terminal width, locale or asyncclick, or another argument, goes to click."""
     _fast.remember(["--help"])
-    assert _fast._read("help") == _root.help_text()
+    assert _fast_cache.read("help") == _root.help_text()
     monkeypatch.setenv("COLUMNS", "60")  # click would wrap the text differently
-    assert _fast._read("help") is None
+    assert _fast_cache.read("help") is None
     assert not _fast.answer(["--help"])
     monkeypatch.delenv("COLUMNS")
     with monkeypatch.context() as m:  # another narrow terminal: another text
-        m.setattr(_fast, "_terminal_width", lambda: 70)
-        assert _fast._read("help") is None
+        m.setattr(_fast_cache, "_terminal_width", lambda: 70)
+        assert _fast_cache.read("help") is None
     monkeypatch.setenv("LANGUAGE", "de")  # gettext could translate "Usage:"
-    assert _fast._read("help") is None
+    assert _fast_cache.read("help") is None
     monkeypatch.delenv("LANGUAGE")
-    assert _fast._read("help") is not None
+    assert _fast_cache.read("help") is not None
     with monkeypatch.context() as m:
-        m.setattr(_fast, "_stat", lambda path: (0, 0))  # a _cli module has changed
-        assert _fast._read("help") is None
+        m.setattr(_fast_cache, "_stat", lambda path: (0, 0))  # a _cli module has changed
+        assert _fast_cache.read("help") is None
     lines = help_cache.read_text().split("\n")
     assert "/_cli/_root.py" in lines[0]  # the modules it was made with are named
     help_cache.write_text("\n".join([str(help_cache.parent), *lines[1:]]))  # another click
-    assert _fast._read("help") is None
+    assert _fast_cache.read("help") is None
     for args in (["list"], ["--version"], ["-v", "--help"], ["get", "--help"]):
         assert not _fast.answer(args)
 
@@ -305,7 +316,7 @@ def test_terminals_wider_than_clicks_maximum_share_the_help_text(
     assert len(texts) == 1 and _root.help_text() not in texts
     size = os.terminal_size((200, 50))
     monkeypatch.setattr(os, "get_terminal_size", lambda fd: size)
-    assert _fast._terminal_width() == _fast._MAX_WIDTH == 80
+    assert _fast_cache._terminal_width() == _fast_cache._MAX_WIDTH == 80
 
 
 def test_help_cache_is_kept_only_when_it_can_be_printed_as_click_would() -> None:
@@ -353,7 +364,7 @@ REFUSED = [
 
 
 def _spec(name: str) -> dict[str, Any]:
-    spec = _fast._describe(name)
+    spec = _fast_describe.describe(name)
     assert spec is not None, f"{name} is not described for _fast"
     return spec
 
@@ -370,7 +381,7 @@ def _click_params(name: str, args: list[str]) -> dict[str, Any]:
 )
 def test_fast_parse_gives_what_click_gives(name: str, args: list[str]) -> None:
     """For ordinary command lines, the values _fast passes are exactly click's."""
-    parsed = _fast._parse(_spec(name)["command"], args)
+    parsed = _fast_parse.parse(_spec(name)["command"], args)
     assert parsed is not None, args
     kwargs, rest = parsed
     assert rest == []
@@ -384,7 +395,7 @@ def test_fast_leaves_to_click_what_it_does_not_know(args: list[str]) -> None:
     """Help, --version, unknown options, bad or missing values, extra arguments: click's (and
     so are its messages: these give the same output either way, see the next test)."""
     name = next((a for a in args if not a.startswith("-")), "list")
-    assert _fast._parsed(name, _spec(name), args) is None
+    assert _fast_parse.parsed(name, _spec(name), args) is None
 
 
 @pytest.mark.parametrize(
@@ -397,7 +408,7 @@ def test_fast_answers_as_click_does(
     monkeypatch: pytest.MonkeyPatch, exp_id: str, args: list[str]
 ) -> None:
     """The same output, streams and exit code whether _fast or click answers."""
-    if _fast._parsed(args[args[0] == "-v"], _spec(args[args[0] == "-v"]), args) is None:
+    if _fast_parse.parsed(args[args[0] == "-v"], _spec(args[args[0] == "-v"]), args) is None:
         fast = run_cli(*args)  # click's to answer either way
         assert (fast.returncode, fast.stdout, fast.stderr) == _by_click(monkeypatch, *args)
         return
@@ -410,9 +421,9 @@ def test_fast_runs_only_commands_without_click_in_their_callback(
     """Commands whose callback is in their click module, and those that run in an event
     loop, are never described for _fast (click runs them); that is kept too, so that click
     is not asked again after each run."""
-    assert _fast._describe("show") is None
-    assert _fast._describe("run") is None
-    assert _fast._describe("nosuch") is None
+    assert _fast_describe.describe("show") is None
+    assert _fast_describe.describe("run") is None
+    assert _fast_describe.describe("nosuch") is None
     assert run_cli("show", exp_id).returncode == 0
     assert (help_cache.parent / "show.txt").read_text().endswith("\nnull")
     assert not _fast.answer(["show", exp_id])
@@ -428,7 +439,7 @@ def test_a_spoilt_cache_goes_to_click_and_is_rewritten(help_cache: Path, exp_id:
     assert not _fast.answer(["get", "status", exp_id])
     res = run_cli("get", "status", exp_id)
     assert (res.returncode, res.stdout) == (0, "completed\n")
-    assert _fast._spec("get") is not None
+    assert _fast_cache.spec("get") is not None
 
 
 def test_a_cache_naming_functions_outside_the_cli_is_not_used(
@@ -439,10 +450,10 @@ def test_a_cache_naming_functions_outside_the_cli_is_not_used(
     run_cli("get", "status", exp_id)
     spec = help_cache.parent / "get.txt"
     spec.write_text(spec.read_text().replace("yanex._cli._get:run", "os:system"))
-    assert _fast._spec("get") is None
+    assert _fast_cache.spec("get") is None
     assert not _fast.answer(["get", "status", exp_id])
     run_cli("get", "status", exp_id)
-    assert _fast._spec("get") is not None
+    assert _fast_cache.spec("get") is not None
 
 
 def test_the_cache_goes_elsewhere_when_the_package_is_read_only(
@@ -451,11 +462,11 @@ def test_the_cache_goes_elsewhere_when_the_package_is_read_only(
     """Where the package folder cannot be written, the cache is under XDG_CACHE_HOME."""
     blocker = tmp_path / "file"
     blocker.write_text("")
-    monkeypatch.setattr(_fast, "_HERE", str(blocker / "pkg"))  # no folder can be made there
+    monkeypatch.setattr(_fast_cache, "_HERE", str(blocker / "pkg"))  # no folder can be made there
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     _fast.remember(["--help"])
     assert (tmp_path / "xdg" / "yanex" / "yanex-cli-help.txt").is_file()
-    assert _fast._read("help") == _root.help_text()
+    assert _fast_cache.read("help") == _root.help_text()
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,7 @@ import yanex
 import yanex.aio
 import yanex.results as yr
 from tests.support.cli import run_cli, run_cli_subprocess, write_script
-from yanex._core import resources
+from yanex._core import measure, resources
 
 # Touches every page of 200 MB (so it is resident), holds it a moment, then exits.
 ALLOC = """\
@@ -333,7 +333,7 @@ def test_gpu_memory_and_utilisation_come_from_nvml_when_it_is_there(
     utilisation, and the summary has gpu_mem_peak_mb; without it, gpu_mem_peak_mb is None."""
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
-        monkeypatch.setattr(resources, "_nvml_state", [resources.Nvml(FakeNvml(child.pid))])
+        monkeypatch.setattr(measure, "_nvml_state", [measure.Nvml(FakeNvml(child.pid))])
         anywhere = resources.Watch(tmp_path, pid=child.pid)
         resources.sample([anywhere])
         slots = resources.Watch(tmp_path, resources.gpu_slots({"CUDA_VISIBLE_DEVICES": "0,7"}))
@@ -347,7 +347,7 @@ def test_gpu_memory_and_utilisation_come_from_nvml_when_it_is_there(
     assert second["gpus"] == [{"index": 0, "mem_mb": 0.0, "util_percent": 40.0}]  # 7: no device
     assert anywhere.summary()["gpu_mem_peak_mb"] == 512.0
     assert resources.finish(anywhere, None)["gpu_mem_peak_mb"] == 512.0
-    monkeypatch.setattr(resources, "_nvml_state", [None])
+    monkeypatch.setattr(measure, "_nvml_state", [None])
     plain = resources.Watch(tmp_path, pid=os.getpid())
     resources.sample([plain])
     assert plain.summary()["gpu_mem_peak_mb"] is None and plain.samples == 1

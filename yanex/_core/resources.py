@@ -1,7 +1,8 @@
 """Resource usage of running experiments: samples of each one's process tree, and a summary.
 
 While an experiment runs, its process tree (the child and every descendant) is sampled
-with psutil every ``$YANEX_RESOURCE_INTERVAL`` seconds (default ``INTERVAL``): CPU seconds
+every ``$YANEX_RESOURCE_INTERVAL`` seconds (default ``INTERVAL``; ``measure`` reads the tree
+with psutil and NVML): CPU seconds
 (user + system, what has exited and been reaped included), the sum of the resident sets,
 and, where NVML is installed (``nvidia-ml-py``, imported on first use), the GPU memory the
 tree's processes hold on each device and the device's utilisation. Each sample is a line
@@ -25,7 +26,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,13 +36,15 @@ import anyio.to_thread
 
 from yanex import _context
 from yanex._store import store
-from yanex._store.schema import GpuSample, ResourceSample
+from yanex._store.schema import ResourceSample
 from yanex.errors import ConfigError
+
+from . import measure
+from .measure import MB
 
 log = logging.getLogger(__name__)
 
 INTERVAL = 2.0  # seconds between samples
-MB = 1024 * 1024
 
 
 def interval(env: Mapping[str, str] | None = None) -> float | None:
@@ -109,85 +112,18 @@ class Watch:
 # --- sampling (blocking: run in a worker thread) -------------------------------------------
 
 
-def _trees(roots: Iterable[int]) -> dict[int, list[Any]]:
-    """root pid -> the processes of its tree (itself included), from one scan of the process
-    table: every child runs under this process (its spawner's, or its own, child)."""
-    import psutil
-
-    wanted = set(roots)
-    found: dict[int, list[Any]] = {root: [] for root in wanted}
-    try:
-        everyone = psutil.Process().children(recursive=True)
-    except psutil.Error:
-        everyone = []
-    parent: dict[int, int] = {}
-    procs = {}
-    for proc in everyone:
-        try:
-            parent[proc.pid] = proc.ppid()
-        except psutil.Error:
-            continue
-        procs[proc.pid] = proc
-    for pid, proc in procs.items():
-        root = _root_of(pid, parent, wanted)
-        if root is not None:
-            found[root].append(proc)
-    for root, tree in found.items():
-        if not tree:  # not under this process after all: its own scan
-            tree.extend(_tree_of(root))
-    return found
-
-
-def _root_of(pid: int, parent: dict[int, int], roots: set[int]) -> int | None:
-    seen = 0
-    while pid not in roots:
-        if pid not in parent or seen > len(parent):
-            return None
-        pid, seen = parent[pid], seen + 1
-    return pid
-
-
-def _tree_of(root: int) -> list[Any]:
-    import psutil
-
-    try:
-        proc = psutil.Process(root)
-        return [proc, *proc.children(recursive=True)]
-    except psutil.Error:
-        return []
-
-
-def _measure(tree: list[Any]) -> tuple[float, float, int]:
-    """(CPU seconds, RSS in MB, processes) of a tree; processes that vanish are skipped."""
-    import psutil
-
-    cpu = rss = 0.0
-    count = 0
-    for proc in tree:
-        try:
-            with proc.oneshot():
-                times = proc.cpu_times()
-                mem = proc.memory_info().rss
-        except psutil.Error:
-            continue
-        cpu += times.user + times.system + times.children_user + times.children_system
-        rss += mem
-        count += 1
-    return cpu, rss / MB, count
-
-
 def sample(watches: list[Watch]) -> None:
     """Sample every watched tree once and append a line to each experiment's samples."""
     live = [w for w in watches if w.pid is not None and not w.done]
     if not live:
         return
-    trees = _trees(w.pid for w in live if w.pid is not None)
-    gpu = _nvml()
+    trees = measure.trees(w.pid for w in live if w.pid is not None)
+    gpu = measure.nvml()
     for watch in live:
         tree = trees.get(watch.pid or 0) or []
         if not tree:
             continue
-        cpu, rss, count = _measure(tree)
+        cpu, rss, count = measure.totals(tree)
         pids = {p.pid for p in tree}
         gpus = gpu.measure(pids, watch.slots) if gpu is not None else []
         line = ResourceSample(
@@ -252,58 +188,6 @@ def children_usage(before: Any, after: Any) -> dict[str, float]:
     return usage
 
 
-# --- GPUs (NVML, optional) ------------------------------------------------------------------
-
-
-class Nvml:
-    """NVML through ``pynvml`` (the ``nvidia-ml-py`` package), initialised once."""
-
-    def __init__(self, nvml: Any) -> None:
-        self.nvml = nvml
-        self.count = int(nvml.nvmlDeviceGetCount())
-
-    def measure(self, pids: set[int], slots: list[int] | None) -> list[GpuSample]:
-        """Per device: the memory ``pids`` hold on it and its utilisation; every slot of
-        ``slots``, or (None) each device the processes use."""
-        out = []
-        for index in slots if slots is not None else range(self.count):
-            try:
-                handle = self.nvml.nvmlDeviceGetHandleByIndex(index)
-                used = self.nvml.nvmlDeviceGetComputeRunningProcesses(handle)
-                mem = sum(p.usedGpuMemory or 0 for p in used if p.pid in pids) / MB
-                if slots is None and not any(p.pid in pids for p in used):
-                    continue
-                util = float(self.nvml.nvmlDeviceGetUtilizationRates(handle).gpu)
-            except self.nvml.NVMLError:
-                continue
-            out.append(GpuSample(index=index, mem_mb=round(mem, 1), util_percent=util))
-        return out
-
-
-_nvml_state: list[Nvml | None] = []
-_nvml_lock = threading.Lock()
-
-
-def _nvml() -> Nvml | None:
-    """NVML where ``nvidia-ml-py`` is installed and a driver answers; else None (tried once)."""
-    with _nvml_lock:
-        if not _nvml_state:
-            _nvml_state.append(_load_nvml())
-        return _nvml_state[0]
-
-
-def _load_nvml() -> Nvml | None:
-    try:
-        import pynvml  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return None
-    try:
-        pynvml.nvmlInit()
-        return Nvml(pynvml)
-    except pynvml.NVMLError:
-        return None
-
-
 def _sample_safely(watches: list[Watch]) -> None:
     """``sample``, in the task that shares a task group with the experiments' children:
     whatever goes wrong in a sample is logged, it must not stop an experiment."""
@@ -359,13 +243,5 @@ class Monitor:
 
 MONITOR = Monitor()
 
-
-def _after_fork() -> None:
-    global _nvml_lock  # noqa: PLW0603  re-created in a forked child
-    MONITOR.after_fork()
-    _nvml_lock = threading.Lock()
-    _nvml_state.clear()  # NVML handles do not survive a fork
-
-
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork)
+    os.register_at_fork(after_in_child=MONITOR.after_fork)
