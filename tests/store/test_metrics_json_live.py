@@ -176,8 +176,8 @@ def test_concurrent_processes_keep_metrics_json_exact(work_dir: Path) -> None:
 VICTIM = """
 import sys, yanex
 exp_id = sys.argv[1]
+step = int(sys.stdin.readline())  # started ahead, it waits here for its first step
 with yanex.create_context(exp_id):
-    step = int(sys.argv[2])
     while True:
         yanex.log_metrics({"v": step, "pad": "x" * (step * 37 % 5000)})
         if step % 3 == 0:
@@ -190,27 +190,37 @@ with yanex.create_context(exp_id):
 def test_sigkill_at_any_moment_leaves_metrics_json_complete(work_dir: Path) -> None:
     """Rounds of kill -9 of a process logging into one experiment (entries of up to 5 KB,
     so writes span pages): after each kill every returned step is read back by the API
-    and the CLI, and metrics.json itself then parses and holds all of them."""
+    and the CLI, and metrics.json itself then parses and holds all of them. (Each round's
+    process is started during the previous round's checks and told its first step then.)"""
     (work_dir / "victim.py").write_text(VICTIM)
     exp = yanex.create_experiment(Path("victim.py"), name="victim")
     exp_id, exp_dir = exp.experiment_id, exp.experiment_dir
     rng = random.Random(11)
     returned: set[int] = set()
     next_step = 0
-    for _ in range(8):
-        proc = subprocess.Popen(
-            [sys.executable, "victim.py", exp_id, str(next_step)],
+
+    def victim() -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [sys.executable, "victim.py", exp_id],
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
         )
-        assert proc.stdout is not None
+
+    proc = victim()
+    for last in [False] * 7 + [True]:
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(f"{next_step}\n")
+        proc.stdin.close()
         first = proc.stdout.readline()  # it is logging
         assert first.strip().isdigit()
-        time.sleep(rng.uniform(0.0, 0.15))
+        time.sleep(rng.uniform(0.0, 0.05))
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
         lines = (first + proc.stdout.read()).split("\n")
         proc.stdout.close()
+        if not last:
+            proc = victim()  # its start-up overlaps the checks below
         returned |= {int(x) for x in lines[:-1] if x.strip()}  # the last may be cut short
         seen = {e["v"] for e in yr.get_experiment(exp_id).get_metrics() if "v" in e}
         assert returned <= seen
