@@ -37,6 +37,7 @@ Warnings are not errors: they are given with ``warnings.warn`` and have their ow
 from __future__ import annotations
 
 import _thread
+import os as _os
 
 TYPE_CHECKING = False  # not ``from typing``: every command imports this module
 
@@ -131,6 +132,16 @@ if TYPE_CHECKING:  # what checkers see; at run time both are made on first use (
 
 
 _made = _thread.allocate_lock()
+
+
+def _new_lock_after_fork() -> None:
+    """A fork while another thread held ``_made`` must not leave the child's copy held."""
+    global _made
+    _made = _thread.allocate_lock()
+
+
+if hasattr(_os, "register_at_fork"):
+    _os.register_at_fork(after_in_child=_new_lock_after_fork)
 
 
 def _with_subprocess_bases() -> None:

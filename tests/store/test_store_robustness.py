@@ -284,7 +284,7 @@ def test_killed_yanex_run_is_failed_at_the_next_list(work_dir: Path) -> None:
         assert wait_for(lambda: bool(pids_with(marker)) and _one_status() == "running", 30)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        exp = next(iter(store_root().iterdir())).name
+        exp = next(d.name for d in store_root().iterdir() if not d.name.startswith("."))
         res = run_cli("list")
         assert res.returncode == 0
         assert "failed" in res.stdout, res.stdout
