@@ -136,7 +136,7 @@ _made = _thread.allocate_lock()
 
 def _new_lock_after_fork() -> None:
     """A fork while another thread held ``_made`` must not leave the child's copy held."""
-    global _made
+    global _made  # noqa: PLW0603  the thread that held it did not come along
     _made = _thread.allocate_lock()
 
 
