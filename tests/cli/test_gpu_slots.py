@@ -142,3 +142,28 @@ def test_run_multiple_refuses_bad_gpu_values(kwargs: dict, store_dir: Path, work
     with pytest.raises(ValueError):
         yanex.run_multiple([yanex.ExperimentSpec(script_path=script)], **kwargs)
     assert store_is_empty(store_dir)
+
+
+def test_resume_shares_the_sweeps_gpu_slots_again(
+    cli_backend: str, store_dir: Path, work_dir: Path
+) -> None:
+    """The GPU slots are part of the sweep: `--resume` without `--gpus` gives the members it
+    reruns slots from the same set (recorded in the sweep record and in their metadata)."""
+    write_script(work_dir / "flaky.py", """\
+import os, pathlib, sys, yanex
+mark = pathlib.Path("failed-once")
+if yanex.get_param("i") == 1 and not mark.exists():
+    mark.write_text("x")
+    sys.exit("first attempt fails")
+pathlib.Path(f"seen-{yanex.get_experiment_id()}").write_text(os.environ["CUDA_VISIBLE_DEVICES"])
+""")  # fmt: skip
+    res = run_cli("run", "flaky.py", "-p", "i=range(3)", "-j", "2", "--gpus", "2,3")
+    assert res.returncode == 1, res.stderr
+    [record] = (store_dir / ".sweeps").glob("*.json")
+    sweep = json.loads(record.read_text())
+    assert sweep["gpus"] == [2, 3] and sweep["gpus_per_run"] == 1
+    res = run_cli("run", "--resume", sweep["id"])
+    assert res.returncode == 0, res.stderr
+    [retry] = [m for m in experiments(store_dir) if m.get("retry_of")]
+    seen = (work_dir / f"seen-{retry['id']}").read_text()
+    assert seen in ("2", "3") and retry["gpus"] == [int(seen)]

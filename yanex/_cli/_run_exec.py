@@ -19,7 +19,7 @@ from pathlib import Path
 import anyio
 
 from yanex import _supervise
-from yanex._core import child, planning, runner, sweep
+from yanex._core import child, planning, runner, slots, sweep
 from yanex._store import layout
 from yanex.errors import ConfigError
 
@@ -55,11 +55,11 @@ async def execute(
         return 0
     total = len(members)
     try:
-        workers, policy = planning.policy(request, total, parallel)
+        workers, policy = planning.policy(request, total, parallel, _gpus_before(resume))
     except ConfigError as exc:
         _console.fail(str(exc), _console.EXIT_USAGE)
     try:
-        info = await anyio.to_thread.run_sync(_sweep_info, members, request, resume)
+        info = await anyio.to_thread.run_sync(_sweep_info, members, request, resume, policy.gpus)
     except OSError as exc:  # an unusable store: one line, as the records' creation would say
         _console.fail(str(exc))
     view = _run_view.make_view(total, workers)
@@ -138,19 +138,31 @@ def _staged_dir(resume: sweep.Resume, index: int) -> Path | None:
 
 
 def _sweep_info(
-    members: list[runner.Member], request: planning.Request, resume: sweep.Resume | None
+    members: list[runner.Member],
+    request: planning.Request,
+    resume: sweep.Resume | None,
+    shared: slots.Slots | None,
 ) -> sweep.Info:
     if resume is not None:
         return sweep.info_for(resume)
+    gpus = None if shared is None else (shared.all, shared.per_run)
     info = sweep.start(
         [member.plan for member in members],
         parallel=request.parallel,
         timeout=request.timeout,
+        gpus=gpus,
     )
     for member in members:  # staged ones join the sweep now: a resume finds those left
         if member.existing is not None:
             runner.stamp_existing(member.existing, info.stamp(member.plan, member.index, None))
     return info
+
+
+def _gpus_before(resume: sweep.Resume | None) -> tuple[list[int], int] | None:
+    """The GPU slots a resumed sweep shared, which its members get again by default."""
+    if resume is None or resume.sweep.gpus is None:
+        return None
+    return resume.sweep.gpus, resume.sweep.gpus_per_run or 1
 
 
 async def _mark_stale(stop: threading.Event, done: anyio.Event) -> None:

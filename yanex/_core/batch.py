@@ -141,10 +141,12 @@ class _Batch:
     async def run(self, on_result: OnResult) -> None:
         """Run every plan; ``on_result(index, result)`` as each experiment finishes."""
         name, options = self.launcher
+        shared = self.policy.gpus
         self.sweep = await anyio.to_thread.run_sync(
             functools.partial(
                 sweep.start, self.plans, kind="batch", parallel=self.workers,
                 launcher=name, launcher_options=dict(options or {}),
+                gpus=None if shared is None else (shared.all, shared.per_run),
             )
         )  # fmt: skip
         if self.cluster is not None:  # one Slurm job array per round (``cluster_sweep``)

@@ -134,17 +134,29 @@ GPUS_ON_SLURM = (
 )
 
 
-def policy(req: Request, total: int, parallel: int | None = None) -> tuple[int, pool.Policy]:
+def policy(
+    req: Request,
+    total: int,
+    parallel: int | None = None,
+    gpus_before: tuple[list[int], int] | None = None,
+) -> tuple[int, pool.Policy]:
     """(workers, the pool's policy) for running ``total`` experiments as ``req`` says:
-    ``-j`` (or ``parallel``, a resumed sweep's) bounded by the GPU slots; ConfigError for a
-    bad ``--gpus`` or a ``-j`` the slots cannot serve."""
-    parallel = req.parallel if req.parallel is not None else parallel
+    ``-j`` (or ``parallel``, a resumed sweep's) bounded by the GPU slots (``--gpus``, or
+    ``gpus_before``, the slots a resumed sweep shared); ConfigError for a bad ``--gpus`` or a
+    ``-j`` the slots cannot serve."""
     gpus = None
     if req.gpus is not None:
         ids = slots.parse(req.gpus)
         per_run = slots.check_per_run(req.gpus_per_run or 1, ids)
         parallel = slots.workers(req.parallel, ids, per_run)
         gpus = slots.Slots(ids, per_run)
+    elif gpus_before is not None:
+        ids, per_run = gpus_before
+        parallel = slots.workers(req.parallel if req.parallel is not None else parallel, ids,
+                                 per_run)  # fmt: skip
+        gpus = slots.Slots(ids, per_run)
+    else:
+        parallel = req.parallel if req.parallel is not None else parallel
     workers = pool.worker_count(parallel, total)
     return workers, pool.Policy(retries=req.retries, fail_fast=req.fail_fast, gpus=gpus)
 

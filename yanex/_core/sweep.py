@@ -119,6 +119,7 @@ def start(
     timeout: float | None = None,
     launcher: str | None = None,
     launcher_options: dict[str, Any] | None = None,
+    gpus: tuple[Sequence[int], int] | None = None,
 ) -> Info:
     """Reserve a sweep id and write the sweep's record (every member); its ``Info``."""
     hashes = {}
@@ -137,6 +138,8 @@ def start(
         launcher=launcher,
         launcher_options=dict(launcher_options or {}),
         cwd=str(Path.cwd()),
+        gpus=None if gpus is None else list(gpus[0]),
+        gpus_per_run=None if gpus is None else gpus[1],
     )
     records.write(sweep)
     return Info(sweep.id, hashes)

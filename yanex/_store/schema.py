@@ -89,6 +89,8 @@ class Sweep(msgspec.Struct, kw_only=True):
     launcher: str | None = None
     launcher_options: dict[str, Any] = {}
     cwd: str | None = None
+    gpus: list[int] | None = None  # the GPU slots the sweep shared (--gpus), reused on resume
+    gpus_per_run: int | None = None
     format_version: int = FORMAT_VERSION
 
 
