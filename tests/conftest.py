@@ -35,17 +35,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """``--dist loadgroup`` (make test): pytest-xdist sends the tests of one ``xdist_group``
     to one worker by reading the group from the end of their node ids, which it renames in
     a way pytest 9.2 no longer sees (pytest-xdist issue #1386, every group split across
-    workers); the renaming is done here in a way it sees. Nothing changes without xdist."""
+    workers); the renaming is done here in a way it sees. The groups go first, the Slurm
+    tests (the longest, mostly waiting on the cluster) first of all, so that they start at
+    once on their worker instead of ending the run late. Nothing changes without xdist."""
     if not getattr(config.option, "loadgroup", False):
         return
     from _pytest.nodeid import coerce_node_id
 
+    rank: dict[str, int] = {}
     for item in items:
         names = {str(m.args[0] if m.args else m.kwargs.get("name", "default"))
                  for m in item.iter_markers("xdist_group")}  # fmt: skip
         suffix = "@" + "_".join(sorted(names))
         if names and not item.nodeid.endswith(suffix) and hasattr(item, "_id"):
             item._id = coerce_node_id(item.nodeid + suffix)
+        rank[item.nodeid] = 2 if not names else 0 if "slurm" in names else 1
+    items.sort(key=lambda item: rank[item.nodeid])  # stable: the rest keep their order
 
 
 @pytest.fixture(params=["asyncio", "uvloop", "trio"])
