@@ -31,7 +31,7 @@ demo: $(BASE)
 # (tests/launch/differential) runs every script under both paths. Then the launch tests
 # (tests/launch) under the pool path, and under the portable fallbacks of
 # yanex/_platform.py (what macOS takes). See README, "Tests".
-# Workers: most tests wait on child processes, so 3 beat 2 on 2 cores (README, "Tests").
+# Workers: 3 was the fastest of 2, 3 and 4 on the 2-core test machine (README, "Tests").
 TEST_WORKERS ?= 3
 PYTEST := $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
 test: install
