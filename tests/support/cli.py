@@ -3,8 +3,11 @@
 ``run_cli`` runs a command in this process, through asyncclick's ``CliRunner`` isolation
 (stdin, stdout, stderr and environment swapped for the call) and yanex's own entry point
 ``yanex._cli.main``, so the error lines and exit codes are the ones a user gets. Whatever the
-CLI keeps for the life of its process (``--verbose``, warned-once sets, the spawner process,
-the current experiment) is reset around each call, as a fresh process would have it.
+CLI keeps for the life of its process (``--verbose``, warned-once sets, the current
+experiment) is reset around each call, as a fresh process would have it. The spawner process
+is kept from one call to the next on the exec path, as a program calling the Run API keeps
+it (it holds nothing between runs there and starting one costs 50 ms); after a call on the
+pool path (which prepares interpreters in it) or with ``YANEX_PLATFORM`` set, it is stopped.
 Commands that run an event loop (``yanex run``, ``open``, ``ui``, ``compare``) take their
 backend from ``YANEX_ASYNC_BACKEND``: tests of them request the ``cli_backend`` fixture
 (tests/conftest.py) to run on asyncio, uvloop and trio.
@@ -83,8 +86,9 @@ def run_cli(
             stack.enter_context(contextlib.chdir(cwd))
         if input is not None:
             stack.enter_context(_stdin_descriptor(input))
-        stack.callback(_reset_process_state)
-        _reset_process_state()
+        keep_spawner = [False]
+        stack.callback(lambda: _reset_process_state(keep_spawner=keep_spawner[0]))
+        _reset_process_state(keep_spawner=True)
         stack.enter_context(_RUNNER.isolation(input=input, env=env))
         output = stack.enter_context(_descriptors_captured())
         stack.enter_context(_no_hard_exit())
@@ -95,6 +99,7 @@ def run_cli(
         except BaseException:  # noqa: BLE001  uncaught: what the interpreter prints and does
             traceback.print_exc()
             code = 1
+        keep_spawner[0] = _spawner_holds_nothing()
     return subprocess.CompletedProcess(["yanex", *args], code, output[1], output[2])
 
 
@@ -163,14 +168,26 @@ def _exit_code(exc: SystemExit) -> int:
     return 1
 
 
-def _reset_process_state() -> None:
+def _spawner_holds_nothing() -> bool:
+    """Whether the spawner, as the call's environment has it, keeps nothing between runs
+    and does not depend on that environment: the exec path, no ``YANEX_PLATFORM``."""
+    from yanex import _spawner
+
+    try:
+        return _spawner.launch_path() == "exec" and not os.environ.get("YANEX_PLATFORM")
+    except ValueError:  # a bad YANEX_LAUNCH_PATH (the ConfigError the CLI reported)
+        return False
+
+
+def _reset_process_state(*, keep_spawner: bool) -> None:
     """What a new ``yanex`` process starts without: state the CLI keeps per process."""
     from yanex import _context, _spawner
     from yanex._core import experiment, patchscan, trust
 
-    if _spawner._state.get("owner") == os.getpid():
-        _stopping.append(_spawner._state["proc"])
-    _spawner._close()  # the spawner (and the pool's prepared interpreters) end with the CLI
+    if not keep_spawner:
+        if _spawner._state.get("owner") == os.getpid():
+            _stopping.append(_spawner._state["proc"])
+        _spawner._close()  # the spawner and the pool's prepared interpreters end
     _stopping[:] = [proc for proc in _stopping if proc.poll() is None]  # reaped, not waited
     _context._process_stack.clear()
     experiment._env_experiment.clear()
