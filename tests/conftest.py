@@ -40,14 +40,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     once on their worker instead of ending the run late. Nothing changes without xdist."""
     if not getattr(config.option, "loadgroup", False):
         return
-    from _pytest.nodeid import coerce_node_id
+    try:
+        from _pytest.nodeid import coerce_node_id
+    except ImportError:  # pytest before 9.2, where xdist's own renaming works
+        coerce_node_id = None
 
     rank: dict[str, int] = {}
     for item in items:
         names = {str(m.args[0] if m.args else m.kwargs.get("name", "default"))
                  for m in item.iter_markers("xdist_group")}  # fmt: skip
         suffix = "@" + "_".join(sorted(names))
-        if names and not item.nodeid.endswith(suffix) and hasattr(item, "_id"):
+        if names and not item.nodeid.endswith(suffix) and coerce_node_id is not None:
             item._id = coerce_node_id(item.nodeid + suffix)
         rank[item.nodeid] = 2 if not names else 0 if "slurm" in names else 1
     items.sort(key=lambda item: rank[item.nodeid])  # stable: the rest keep their order
