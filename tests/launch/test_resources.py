@@ -293,7 +293,10 @@ async def test_one_leader_samples_every_watched_experiment(
         await anyio.sleep(0.3)
         outer.cancel_scope.cancel()
     all_three = [w.exp_dir for w in watches]
-    assert count >= 3 and all(b == all_three for b in batches[:count])
+    # Until the last one has joined (later on a loaded machine), a batch holds those so far.
+    joined = next(i for i, b in enumerate(batches) if b == all_three)
+    assert all(b == all_three[: len(b)] for b in batches[:joined])
+    assert count - joined >= 3 and all(b == all_three for b in batches[joined:count])
     after = batches[count:]
     assert after and all(b == all_three[1:] for b in after[1:])
     assert len(batches) < 2 * (0.6 / 0.05)  # one batch per tick, not one per experiment
