@@ -60,6 +60,9 @@ def test_table_filters_sorts_and_pages(ui) -> None:
     assert ui.get("/api/experiments?project=p2").json()["total"] == 1
     assert ui.get("/api/experiments?q=BET").json()["rows"][0]["id"] == b
     assert ui.get("/api/experiments?started_after=90 minutes ago").json()["total"] == 1
+    patch(a, sweep_id="0a1b2c3d")  # the CLI's --sweep filter, every attempt
+    assert [r["id"] for r in ui.get("/api/experiments?sweep=0a1b").json()["rows"]] == [a]
+    assert ui.get("/api/experiments?sweep=zz").status_code == 400
     by_name = ui.get("/api/experiments?sort=name&order=asc").json()["rows"]
     assert [r["name"] for r in by_name] == ["alpha", "beta", "gamma"]
     page2 = ui.get("/api/experiments?sort=name&order=asc&per_page=2&page=2").json()

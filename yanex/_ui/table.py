@@ -83,6 +83,7 @@ def parse(
         ended_after=params.get("ended_after") or None,
         ended_before=params.get("ended_before") or None,
         archived={"only": True, "1": None, "true": None}.get(archived, False),
+        sweep_id=params.get("sweep") or None,
     )
     sort = params.get("sort", "created")
     if sort not in SORTS:

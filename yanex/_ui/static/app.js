@@ -220,7 +220,7 @@
     const filters = el("div", { class: "filters" },
       field("q", "search"), status, field("tag", "tag"), field("name", "name glob"),
       field("project", "project (empty: all)"), field("started_after", "started after"),
-      field("started_before", "started before"), archived);
+      field("started_before", "started before"), field("sweep", "sweep id"), archived);
     const message = el("div", { class: "message" });
     const thead = el("thead");
     const tbody = el("tbody");
