@@ -185,21 +185,31 @@ def test_ctrl_c_cancels_queued_and_running_jobs(work_dir: Path, store_dir: Path)
     assert "slow.py" not in ps
 
 
-def test_scancel_from_outside_is_settled(work_dir: Path, store_dir: Path) -> None:
-    """A job cancelled with scancel by someone else ends its experiment as cancelled, with
-    Slurm's state, and yanex run returns."""
+def _slow_job(work_dir: Path, *options: str) -> subprocess.Popen[str]:
+    """``yanex run slow.py --launcher slurm OPTIONS``, started in the background."""
     write_script(work_dir / "slow.py", SLOW)
-    proc = subprocess.Popen(
-        [*YANEX, "run", "slow.py", "--launcher", "slurm"],
+    return subprocess.Popen(
+        [*YANEX, "run", "slow.py", "--launcher", "slurm", *options],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def _started(store_dir: Path) -> tuple[str, str]:
+    """(experiment id, Slurm job id) of the one experiment, once its script has started."""
+    exp_id = wait_for(lambda: ids_in(store_dir) and ids_in(store_dir)[0], 30)
+    out_file = store_dir / exp_id / "artifacts" / "stdout.txt"
+    wait_for(lambda: out_file.exists() and "started" in out_file.read_text(), 60)
+    return exp_id, meta(store_dir, exp_id)["slurm"]["job_id"]
+
+
+def test_scancel_from_outside_is_settled(work_dir: Path, store_dir: Path) -> None:
+    """A job cancelled with scancel by someone else ends its experiment as cancelled, with
+    Slurm's state, and yanex run returns."""
+    proc = _slow_job(work_dir)
     try:
-        exp_id = wait_for(lambda: ids_in(store_dir) and ids_in(store_dir)[0], 30)
-        out_file = store_dir / exp_id / "artifacts" / "stdout.txt"
-        wait_for(lambda: out_file.exists() and "started" in out_file.read_text(), 60)
-        job = meta(store_dir, exp_id)["slurm"]["job_id"]
+        exp_id, job = _started(store_dir)
         subprocess.run(["scancel", job], check=True)
         out, err = proc.communicate(timeout=30)
     finally:
@@ -217,18 +227,9 @@ def test_job_over_its_time_limit_fails_with_timeout(work_dir: Path, store_dir: P
     experiment is failed with Slurm's state, not left running. The job is submitted with
     timeout_min=1 (Slurm's smallest), then its limit is lowered to 0 once it runs, so that
     Slurm's next look at limits (every 30 s) ends it instead of one a minute later."""
-    write_script(work_dir / "slow.py", SLOW)
-    proc = subprocess.Popen(
-        [*YANEX, "run", "slow.py", "--launcher", "slurm", "--launcher-opt", "timeout_min=1"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = _slow_job(work_dir, "--launcher-opt", "timeout_min=1")
     try:
-        exp_id = wait_for(lambda: ids_in(store_dir) and ids_in(store_dir)[0], 30)
-        out_file = store_dir / exp_id / "artifacts" / "stdout.txt"
-        wait_for(lambda: out_file.exists() and "started" in out_file.read_text(), 60)
-        job = meta(store_dir, exp_id)["slurm"]["job_id"]
+        exp_id, job = _started(store_dir)
         sacct = ["sacct", "-n", "-X", "-P", "-o", "Timelimit", "-j", job]
         assert wait_for(lambda: shell(*sacct).strip(), 10) == "00:01:00"
         subprocess.run(["scontrol", "update", f"JobId={job}", "TimeLimit=0"], check=True)

@@ -14,6 +14,7 @@ started) is run again, as a new experiment with ``retry_of`` naming its latest a
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import socket
 from collections.abc import Iterable, Sequence
@@ -48,34 +49,26 @@ def script_sha256(path: Path | str) -> str | None:
     return digest.hexdigest()
 
 
+# What a member and a plan both hold, copied as they are (the script is a str in one, a
+# Path in the other, and the name it was given is checked again on the way back).
+_SAME = ("config", "script_args", "name", "tags", "description", "project", "depends_on",
+         "cli_args")  # fmt: skip
+
+
+def _copies(source: object) -> dict[str, Any]:
+    return {key: copy.copy(getattr(source, key)) for key in _SAME}
+
+
 def to_member(plan: child.ChildPlan) -> SweepMember:
-    return SweepMember(
-        script=str(plan.script),
-        script_arg=plan.script_arg,
-        script_args=list(plan.script_args),
-        config=dict(plan.config),
-        name=plan.name,
-        tags=list(plan.tags),
-        description=plan.description,
-        project=plan.project,
-        depends_on=list(plan.depends_on),
-        cli_args=dict(plan.cli_args),
-    )
+    return SweepMember(script=str(plan.script), script_arg=plan.script_arg, **_copies(plan))
 
 
 def to_plan(member: SweepMember, cwd: str | None = None) -> child.ChildPlan:
     """What ``member`` runs; its script as named, if that reaches it from ``cwd``."""
     return child.ChildPlan(
         script=Path(member.script),
-        config=dict(member.config),
-        script_args=list(member.script_args),
-        name=member.name,
-        tags=list(member.tags),
-        description=member.description,
-        project=member.project,
-        depends_on=list(member.depends_on),
-        cli_args=dict(member.cli_args),
         script_arg=as_named(member.script_arg, member.script, cwd),
+        **_copies(member),
     )
 
 
